@@ -1,0 +1,68 @@
+# memlens — the two commands for a fresh machine:
+#   make demo   the main job: a real local cluster, memlens deployed in it, memory stories live
+#   make test   every test: lint, unit, and the cluster tests on one real local cluster
+# The first run builds Kubernetes from source (~15 min on 2 cores); later runs reuse the cache.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+.PHONY: help
+help:
+	@echo "make demo          run the demo on a local cluster (DURATION=10m to stop by itself)"
+	@echo "make test          lint + all tests (unit and on a real local cluster)"
+	@echo "make build         compile TypeScript into dist/"
+	@echo "make crds          regenerate crds/ from the zod schemas"
+	@echo "make images        build the local OCI images (and import them into a running cluster)"
+	@echo "make cluster-up    start the local single-node cluster (.memlens/kubeconfig)"
+	@echo "make cluster-down  stop it and leave nothing behind"
+	@echo "make bench         run the benchmarks in bench/ and print their tables"
+
+.PHONY: build
+build: node_modules
+	tsc -p tsconfig.json
+
+.PHONY: crds
+crds: build
+	node dist/src/cli/main.js crds --out crds
+
+.PHONY: lint
+lint: node_modules
+	eslint .
+	prettier --check .
+
+.PHONY: images
+images: build
+	cluster/images.sh
+
+.PHONY: cluster-binaries
+cluster-binaries:
+	cluster/build.sh
+
+.PHONY: cluster-up
+cluster-up: images cluster-binaries
+	cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down:
+	cluster/down.sh
+
+.PHONY: test-unit
+test-unit: build
+	mocha 'dist/test/unit/**/*.test.js'
+
+# One cluster for the whole run, shared by the cluster tests, always stopped at the end.
+.PHONY: test
+test: lint build cluster-binaries images
+	cluster/with-cluster.sh mocha --timeout 600000 'dist/test/unit/**/*.test.js' 'dist/test/cluster/**/*.test.js'
+
+.PHONY: demo
+demo: build cluster-binaries images
+	cluster/with-cluster.sh node dist/src/cli/main.js demo $(if $(DURATION),--duration $(DURATION))
+
+.PHONY: bench
+bench: build
+	@for b in dist/bench/*.bench.js; do echo "== $$b"; node --expose-gc $$b || exit 1; done

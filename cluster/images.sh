@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the local images as OCI archives in .memlens/images/ (no registry, no Docker):
+#   localhost/memlens/pause:dev    the sandbox process (static C)
+#   localhost/memlens/stress:dev   the stress test workload (static C)
+#   localhost/memlens/memlens:dev  Node.js + the built memlens (run `npm run build` first)
+# If the local cluster is up, the archives are imported into its containerd.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+source "$here/images/oci.sh"
+out=$repo/.memlens/images
+mkdir -p "$out"
+log() { echo "[images $(date +%H:%M:%S)] $*"; }
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+# A fixed non-root user for every image (65532, as distroless images use).
+passwd_files() {
+  mkdir -p "$1/etc"
+  echo "root:x:0:0:root:/root:/sbin/nologin" >"$1/etc/passwd"
+  echo "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin" >>"$1/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$1/etc/group"
+  mkdir -p "$1/tmp" && chmod 1777 "$1/tmp"
+}
+
+static_image() { # NAME SOURCE.c
+  local name=$1 src=$2 root=$stage/$1
+  mkdir -p "$root"
+  passwd_files "$root"
+  gcc -static -O2 -Wall -o "$root/$name" "$here/images/$src"
+  oci_archive "$root" "localhost/memlens/$name:dev" "$out/$name.tar" \
+    "{\"Entrypoint\":[\"/$name\"],\"User\":\"65532:65532\",\"Env\":[\"PATH=/usr/bin:/bin\"]}"
+  log "built localhost/memlens/$name:dev"
+}
+
+memlens_image() {
+  local root=$stage/memlens node
+  [ -f "$repo/dist/src/cli/main.js" ] || { log "dist/ is missing: run 'npm run build' first"; exit 1; }
+  node=$(readlink -f "$(command -v node)")
+  mkdir -p "$root/usr/bin" "$root/app"
+  passwd_files "$root"
+  cp "$node" "$root/usr/bin/node"
+  # the shared libraries node links against, at the paths the loader expects
+  for lib in $(ldd "$node" | grep -oE '/[^ ]+'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  cp -r "$repo/dist" "$repo/package.json" "$repo/package-lock.json" "$root/app/"
+  rm -rf "$root/app/dist/test" "$root/app/dist/bench"
+  (cd "$root/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  oci_archive "$root" "localhost/memlens/memlens:dev" "$out/memlens.tar" \
+    '{"Entrypoint":["/usr/bin/node","/app/dist/src/cli/main.js"],"User":"65532:65532","WorkingDir":"/app","Env":["PATH=/usr/bin:/bin","NODE_ENV=production"]}'
+  log "built localhost/memlens/memlens:dev ($(du -sh "$out/memlens.tar" | cut -f1))"
+}
+
+static_image pause pause.c
+static_image stress stress.c
+memlens_image
+
+"$here/import-images.sh"

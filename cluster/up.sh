@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Starts a real single-node Kubernetes cluster on 127.0.0.1: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, containerd + runc and the kubelet, built from the
+# upstream modules (cluster/build.sh) at pinned versions. Writes .memlens/kubeconfig and
+# config/local/cluster.env (the in-cluster API address for hostNetwork pods).
+# Facts and pitfalls behind each setting: ../shared/LOCAL-CLUSTER.md.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+started=$(date +%s)
+
+# A crashed earlier run is cleaned up first.
+[ -d "$STATE" ] && "$CLUSTER_DIR/down.sh"
+"$CLUSTER_DIR/build.sh"
+
+if ! command -v containerd >/dev/null || ! command -v runc >/dev/null || [ ! -x /usr/lib/cni/loopback ]; then
+  log "installing containerd, runc and the CNI plugins from Debian"
+  apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins >/dev/null
+fi
+ls "$MEMLENS_DIR"/images/*.tar >/dev/null 2>&1 || { log "no images in $MEMLENS_DIR/images: run 'make images' first"; exit 1; }
+
+mkdir -p "$STATE"/{pids,pki,etcd,kubelet,containerd,cni,runc} "$LOG_DIR"
+echo "$STATE" >"$MEMLENS_DIR/state-dir"
+fail() { log "FAILED: $*"; log "logs: $LOG_DIR"; "$CLUSTER_DIR/down.sh" >/dev/null 2>&1; exit 1; }
+trap 'fail "interrupted at line $LINENO"' ERR INT TERM
+
+# --- ports: free ones on loopback, chosen now
+read -r P_ETCD P_ETCD_PEER P_API P_KUBELET P_KUBELET_HEALTH P_KCM P_SCHED <<<"$(node -e '
+  const net = require("net"); const out = []; let n = 7;
+  const next = () => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => {
+    out.push(s.address().port); s.close(() => (--n ? next() : console.log(out.join(" ")))); }); };
+  next();')"
+
+# --- one CA, and what it signs
+pki=$STATE/pki
+ssl() { openssl "$@" 2>/dev/null; }
+ssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=memlens-local-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt"
+sign() { # NAME SUBJECT [SANS]
+  local ext=$pki/$1.ext
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' >"$ext"
+  [ -n "${3:-}" ] && echo "subjectAltName=$3" >>"$ext"
+  ssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr"
+  ssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3 -extfile "$ext" -out "$pki/$1.crt"
+}
+sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:127.0.0.1,DNS:localhost,DNS:$NODE_NAME"
+ssl genrsa -out "$pki/sa.key" 2048
+ssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
+ADMIN_TOKEN=$(openssl rand -hex 24)
+NODE_TOKEN=$(openssl rand -hex 24)
+printf '%s,admin,admin,system:masters\n%s,system:node:%s,node-%s,system:nodes\n' \
+  "$ADMIN_TOKEN" "$NODE_TOKEN" "$NODE_NAME" "$NODE_NAME" >"$pki/tokens.csv"
+chmod 600 "$pki"/*.key "$pki/tokens.csv"
+
+kubeconfig() { # FILE TOKEN
+  cat >"$1" <<K
+apiVersion: v1
+kind: Config
+clusters:
+- name: memlens-local
+  cluster: {server: "https://127.0.0.1:$P_API", certificate-authority: "$pki/ca.crt"}
+users:
+- name: user
+  user: {token: "$2"}
+contexts:
+- name: memlens-local
+  context: {cluster: memlens-local, user: user}
+current-context: memlens-local
+K
+  chmod 600 "$1"
+}
+kubeconfig "$STATE/admin.kubeconfig" "$ADMIN_TOKEN"
+kubeconfig "$STATE/kubelet.kubeconfig" "$NODE_TOKEN"
+
+# Starts a component in its own session, logging to .memlens/logs, and records its PID.
+start() { # NAME ARGS...
+  local name=$1; shift
+  setsid "$BIN/$name" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE/pids/$name"
+}
+wait_for() { # WHAT SECONDS COMMAND...
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  fail "$what not ready after ${secs}s"
+}
+
+log "starting etcd on 127.0.0.1:$P_ETCD"
+start etcd --name memlens --data-dir "$STATE/etcd" --unsafe-no-fsync \
+  --listen-client-urls "http://127.0.0.1:$P_ETCD" --advertise-client-urls "http://127.0.0.1:$P_ETCD" \
+  --listen-peer-urls "http://127.0.0.1:$P_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$P_ETCD_PEER" \
+  --initial-cluster "memlens=http://127.0.0.1:$P_ETCD_PEER" --log-level warn
+wait_for etcd 30 curl -sf "http://127.0.0.1:$P_ETCD/health"
+
+log "starting kube-apiserver on 127.0.0.1:$P_API"
+start kube-apiserver --etcd-servers "http://127.0.0.1:$P_ETCD" \
+  --bind-address 127.0.0.1 --secure-port "$P_API" \
+  --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
+  --service-cluster-ip-range 10.0.0.0/24 \
+  --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+  --token-auth-file "$pki/tokens.csv" --client-ca-file "$pki/ca.crt" \
+  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+  --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+  --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP \
+  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+  --service-account-signing-key-file "$pki/sa.key" --allow-privileged=true
+wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$P_API/readyz"
+
+log "starting kube-controller-manager and kube-scheduler"
+start kube-controller-manager --kubeconfig "$STATE/admin.kubeconfig" --leader-elect=false \
+  --bind-address 127.0.0.1 --secure-port "$P_KCM" \
+  --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+  --use-service-account-credentials=false
+start kube-scheduler --kubeconfig "$STATE/admin.kubeconfig" --leader-elect=false \
+  --bind-address 127.0.0.1 --secure-port "$P_SCHED"
+
+log "starting containerd"
+cat >"$STATE/cni/10-loopback.conflist" <<C
+{"cniVersion": "1.0.0", "name": "memlens-loopback", "plugins": [{"type": "loopback"}]}
+C
+cat >"$STATE/containerd/config.toml" <<C
+version = 2
+root = "$STATE/containerd/root"
+state = "$STATE/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$STATE/containerd.sock"
+[ttrpc]
+  address = "$STATE/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$STATE/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/memlens/pause:dev"
+  # no process here may lower oom_score_adj (no CAP_SYS_RESOURCE): runc would fail every sandbox
+  restrict_oom_score_adj = true
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$STATE/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$STATE/cni"
+C
+setsid containerd --config "$STATE/containerd/config.toml" >"$LOG_DIR/containerd.log" 2>&1 </dev/null &
+echo $! >"$STATE/pids/containerd"
+ctr() { command ctr -a "$STATE/containerd.sock" -n k8s.io "$@"; }
+wait_for containerd 30 ctr version
+for img in "$MEMLENS_DIR"/images/*.tar; do ctr images import "$img" >/dev/null; done
+log "imported images: $(ctr images ls -q | grep localhost/ | tr '\n' ' ')"
+
+# --- cgroups: our root in every hierarchy (and the hybrid v2 mount), recording what we create
+: >"$STATE/cgroups.created"
+for h in $CGROUP_HIERARCHIES; do
+  base=/sys/fs/cgroup/$h
+  [ -d "$base" ] || continue
+  path=$base
+  for part in $(echo "$CGROUP_ROOT" | tr '/' ' '); do
+    parent=$path; path=$path/$part
+    if [ ! -d "$path" ]; then
+      mkdir "$path"; echo "$path" >>"$STATE/cgroups.created"
+      if [ "$h" = cpuset ]; then
+        cat "$parent/cpuset.cpus" >"$path/cpuset.cpus"; cat "$parent/cpuset.mems" >"$path/cpuset.mems"
+      fi
+    fi
+  done
+done
+
+# --- kernel settings the kubelet changes: saved, restored by down.sh
+for key in vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
+  echo "$key $(sysctl -n $key)" >>"$STATE/sysctl.saved"
+done
+
+log "starting kubelet (cgroup root $CGROUP_ROOT)"
+default_eviction='{memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}'
+eviction_hard=${MEMLENS_EVICTION_HARD:-$default_eviction}
+cat >"$STATE/kubelet/config.yaml" <<C
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: $P_KUBELET
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $P_KUBELET_HEALTH
+containerRuntimeEndpoint: unix://$STATE/containerd.sock
+cgroupDriver: cgroupfs
+cgroupRoot: $CGROUP_ROOT
+failCgroupV1: false
+failSwapOn: false
+tlsCertFile: $pki/kubelet.crt
+tlsPrivateKeyFile: $pki/kubelet.key
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $pki/ca.crt}
+authorization: {mode: Webhook}
+# this node's disk is shared with the machine: evict only for real memory shortage
+# (MEMLENS_EVICTION_HARD lets the eviction test put the node under memory pressure)
+evictionHard: $eviction_hard
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+C
+start kubelet --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
+  --root-dir "$STATE/kubelet/root" --hostname-override "$NODE_NAME"
+
+cp "$STATE/admin.kubeconfig" "$KUBECONFIG_PATH"
+wait_for "node registration" 60 kubectl_ get node "$NODE_NAME"
+# the kubelet refuses a loopback --node-ip and then publishes no address: set it once ourselves
+kubectl_ patch node "$NODE_NAME" --subresource=status --type=merge \
+  -p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"},{\"type\":\"Hostname\",\"address\":\"$NODE_NAME\"}]}}" >/dev/null
+kubectl_ wait --for=condition=Ready "node/$NODE_NAME" --timeout=60s >/dev/null || fail "node not Ready"
+wait_for "default ServiceAccount" 30 kubectl_ -n default get serviceaccount default
+
+printf 'KUBERNETES_SERVICE_HOST=127.0.0.1\nKUBERNETES_SERVICE_PORT=%s\n' "$P_API" >"$REPO/config/local/cluster.env"
+trap - ERR INT TERM
+log "cluster up in $(( $(date +%s) - started ))s: Kubernetes $K8S_VERSION, node $NODE_NAME Ready"
+log "export KUBECONFIG=$KUBECONFIG_PATH"

@@ -1,0 +1,5 @@
+# Pinned versions of the local cluster and where their binaries are cached (sourced).
+K8S_VERSION=v1.37.2
+ETCD_VERSION=$(awk '$1=="require"{print $3}' "$(dirname "${BASH_SOURCE[0]}")/etcd/go.mod")
+memlens_cache_dir() { echo "${MEMLENS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memlens}"; }
+memlens_bin_dir() { echo "$(memlens_cache_dir)/cluster-$K8S_VERSION-etcd-$ETCD_VERSION/bin"; }

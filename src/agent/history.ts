@@ -1,0 +1,213 @@
+import { SERIES, SERIES_COUNT, S, workingSet, type SeriesName } from "./series.js";
+
+export interface HistoryOptions {
+  /** seconds between samples */
+  periodS: number;
+  /** how far back the history reaches, seconds */
+  retentionS: number;
+  /** the most recent part kept at full resolution, seconds (default 10 min) */
+  rawWindowS?: number;
+  /** width of one downsampled point for older data, seconds (default 2 min) */
+  bucketS?: number;
+}
+
+// Full resolution where it matters (an OOM kill, the minutes before it); 2-minute points older than
+// that still give a 1 h leak window 30 points, and keep 6 h of history at 300 points per series
+// instead of 4320 (at 5 s): ~15 KB instead of ~200 KB per cgroup.
+export const DEFAULT_RAW_WINDOW_S = 10 * 60;
+export const DEFAULT_BUCKET_S = 120;
+
+export type HistoryJSON = { t: number[] } & Record<SeriesName | "working_set", (number | null)[]>;
+
+const COUNTER = SERIES.map((s) => s.kind === "counter");
+const AGG_MAX = SERIES.map((s) => s.agg === "max");
+
+/**
+ * A fixed-capacity ring of sample times and Float32 columns, all columns in one array (one
+ * allocation per ring, not one per series) holding only the series the cgroup has offered.
+ */
+class Ring {
+  readonly t: Float64Array;
+  /** series -> column slot in `data`, -1 while the series has never had a value */
+  private readonly slot = new Int8Array(SERIES_COUNT).fill(-1);
+  private data = new Float32Array(0);
+  private width = 0;
+  head = 0;
+  len = 0;
+  constructor(readonly cap: number) {
+    this.t = new Float64Array(cap);
+  }
+
+  push(t: number, row: Float64Array): void {
+    const i = this.head;
+    this.t[i] = t;
+    for (let s = 0; s < SERIES_COUNT; s++) {
+      const v = row[s] ?? NaN;
+      let k = this.slot[s] ?? -1;
+      if (k < 0) {
+        if (Number.isNaN(v)) continue;
+        k = this.addColumns(row, s);
+      }
+      this.data[k * this.cap + i] = v;
+    }
+    this.head = (i + 1) % this.cap;
+    if (this.len < this.cap) this.len++;
+  }
+
+  // Adds every new series of the row at once: growing column by column would leave a trail of
+  // freed arrays that the allocator keeps as resident memory.
+  private addColumns(row: Float64Array, from: number): number {
+    let added = 0;
+    for (let s = from; s < SERIES_COUNT; s++) {
+      if ((this.slot[s] ?? -1) < 0 && !Number.isNaN(row[s] ?? NaN)) this.slot[s] = this.width + added++;
+    }
+    const grown = new Float32Array((this.width + added) * this.cap).fill(NaN);
+    grown.set(this.data);
+    this.data = grown;
+    this.width += added;
+    return this.slot[from] ?? 0;
+  }
+
+  /** the value of series s at ring position i (NaN when absent) */
+  get(s: number, i: number): number {
+    const k = this.slot[s] ?? -1;
+    return k < 0 ? NaN : (this.data[k * this.cap + i] ?? NaN);
+  }
+
+  /** ring positions from oldest to newest whose time is >= since and < before */
+  indexes(since: number, before: number): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head - this.len + k + this.cap) % this.cap;
+      const t = this.t[i] ?? NaN;
+      if (t >= since && t < before) out.push(i);
+    }
+    return out;
+  }
+
+  bytes(): number {
+    return this.t.byteLength + this.data.byteLength;
+  }
+}
+
+/**
+ * The bounded memory history of one cgroup: the last `rawWindowS` at every sample, older data
+ * (up to `retentionS`) folded into `bucketS`-wide points. Values are Float32 (bytes to within
+ * 1e-7 relative; counters exact while their increase stays under 2^24).
+ *
+ * Counters are kept monotonic: a reading below the previous one is a reset (the cgroup was
+ * recreated under the same path, or failcnt was written to), so the previous value becomes an
+ * offset added to everything after it. They are stored relative to their first reading so that
+ * Float32 holds the increase, not the kernel's absolute count; `latest()` adds it back.
+ */
+export class CgroupHistory {
+  private readonly raw: Ring;
+  private readonly coarse: Ring | undefined;
+  private readonly bucketS: number;
+  private bucketId = NaN;
+  private bucketT = NaN;
+  private readonly bucket = new Float64Array(SERIES_COUNT).fill(NaN);
+  private readonly lastRaw = new Float64Array(SERIES_COUNT).fill(NaN);
+  private readonly offset = new Float64Array(SERIES_COUNT);
+  private readonly base = new Float64Array(SERIES_COUNT).fill(NaN);
+  private readonly last = new Float64Array(SERIES_COUNT).fill(NaN);
+  private readonly stored = new Float64Array(SERIES_COUNT);
+  private lastT = NaN;
+
+  constructor(opts: HistoryOptions) {
+    const period = opts.periodS;
+    const rawWindow = Math.min(opts.rawWindowS ?? DEFAULT_RAW_WINDOW_S, opts.retentionS);
+    this.bucketS = Math.max(opts.bucketS ?? DEFAULT_BUCKET_S, period);
+    this.raw = new Ring(Math.max(1, Math.ceil(rawWindow / period)));
+    this.coarse =
+      opts.retentionS > rawWindow ? new Ring(Math.ceil(opts.retentionS / this.bucketS)) : undefined;
+  }
+
+  /** Adds one sample (t in seconds, row as built by series.ts); out-of-order samples are dropped. */
+  append(t: number, row: Float64Array): void {
+    if (t <= this.lastT) return;
+    this.lastT = t;
+    for (let s = 0; s < SERIES_COUNT; s++) {
+      let v = row[s] ?? NaN;
+      if (COUNTER[s] && !Number.isNaN(v)) {
+        const prev = this.lastRaw[s] ?? NaN;
+        if (v < prev) this.offset[s] = (this.offset[s] ?? 0) + prev;
+        this.lastRaw[s] = v;
+        v += this.offset[s] ?? 0;
+        if (Number.isNaN(this.base[s] ?? NaN)) this.base[s] = v;
+        this.last[s] = v;
+        this.stored[s] = v - (this.base[s] ?? 0);
+        continue;
+      }
+      if (!Number.isNaN(v)) this.last[s] = v;
+      this.stored[s] = v;
+    }
+    this.raw.push(t, this.stored);
+    if (this.coarse) this.fold(t);
+  }
+
+  private fold(t: number): void {
+    const id = Math.floor(t / this.bucketS);
+    if (id !== this.bucketId) {
+      if (!Number.isNaN(this.bucketId)) this.coarse?.push(this.bucketT, this.bucket);
+      this.bucketId = id;
+      this.bucket.fill(NaN);
+    }
+    this.bucketT = t;
+    for (let s = 0; s < SERIES_COUNT; s++) {
+      const v = this.stored[s] ?? NaN;
+      if (Number.isNaN(v)) continue;
+      const cur = this.bucket[s] ?? NaN;
+      this.bucket[s] = AGG_MAX[s] && !Number.isNaN(cur) ? Math.max(cur, v) : v;
+    }
+  }
+
+  /** time of the newest sample (NaN before the first) */
+  get lastTime(): number {
+    return this.lastT;
+  }
+
+  /** the newest reading of a series (counters monotonic, as the kernel would count without resets) */
+  latest(name: SeriesName): number | undefined {
+    const v = this.last[S[name]] ?? NaN;
+    return Number.isNaN(v) ? undefined : v;
+  }
+
+  /** bytes held by the typed arrays, for the agent's own memory accounting */
+  bytes(): number {
+    return this.raw.bytes() + (this.coarse?.bytes() ?? 0) + 6 * SERIES_COUNT * 8;
+  }
+
+  /**
+   * Columns from the oldest point at or after `sinceT`: downsampled points first (each stamped
+   * with the time of the last sample folded into it), then every raw sample.
+   */
+  toJSON(sinceT = -Infinity): HistoryJSON {
+    const rawIdx = this.raw.indexes(sinceT, Infinity);
+    const firstRawT = rawIdx.length > 0 ? (this.raw.t[rawIdx[0] ?? 0] ?? Infinity) : Infinity;
+    const parts: [Ring, number[]][] = [];
+    if (this.coarse) parts.push([this.coarse, this.coarse.indexes(sinceT, firstRawT)]);
+    parts.push([this.raw, rawIdx]);
+
+    const out = { t: [] as number[] } as HistoryJSON;
+    for (const [ring, idx] of parts) {
+      for (const i of idx) out.t.push(Math.round((ring.t[i] ?? 0) * 1000) / 1000);
+    }
+    SERIES.forEach((series, s) => {
+      const column: (number | null)[] = [];
+      const base = COUNTER[s] ? (this.base[s] ?? 0) : 0;
+      for (const [ring, idx] of parts) {
+        for (const i of idx) {
+          const v = ring.get(s, i);
+          column.push(Number.isNaN(v) ? null : v + base);
+        }
+      }
+      out[series.name] = column;
+    });
+    out.working_set = out.usage.map((u, k) => {
+      const ws = workingSet(u ?? NaN, out.inactive_file[k] ?? NaN);
+      return Number.isNaN(ws) ? null : ws;
+    });
+    return out;
+  }
+}

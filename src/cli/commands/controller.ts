@@ -1,0 +1,85 @@
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { Manager } from "../../controller/manager.js";
+import { KubeClient, loadKubeConfig } from "../../kube/client.js";
+import { parseListen, startHealthServer } from "../../kube/health.js";
+import { LEADER_DEFAULTS, LeaderElector } from "../../kube/leader.js";
+import { createLogger } from "../../log.js";
+import { UsageError, type Command } from "../command.js";
+
+export const controllerCommand: Command = async (argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      "health-addr": { type: "string", default: "0.0.0.0:8080" },
+      "leader-elect": { type: "boolean", default: true },
+      "no-leader-elect": { type: "boolean", default: false },
+      "lease-namespace": { type: "string", default: process.env.POD_NAMESPACE ?? "memlens-system" },
+      "lease-name": { type: "string", default: "memlens-controller" },
+      workers: { type: "string", default: "4" },
+    },
+  });
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError("--workers wants a whole number from 1 to 64");
+  let listen;
+  try {
+    listen = parseListen(values["health-addr"]);
+  } catch (err) {
+    throw new UsageError(`--health-addr: ${(err as Error).message}`);
+  }
+  const log = createLogger("controller");
+  const identity = process.env.POD_NAME ?? `${hostname()}_${process.pid}`;
+  const client = new KubeClient(loadKubeConfig());
+  const manager = new Manager({ client, log, instance: identity, workers });
+  const health = await startHealthServer({
+    ...listen,
+    ready: () => manager.synced,
+    registry: manager.metrics.registry,
+  });
+  log.info(
+    { server: client.server.origin, identity, health: values["health-addr"] },
+    "memlens controller starting",
+  );
+
+  const stop = new AbortController();
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    stop.abort();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
+  manager.startInformers();
+  const leaderElect = values["leader-elect"] && !values["no-leader-elect"];
+  let elector: LeaderElector | undefined;
+  if (leaderElect) {
+    elector = new LeaderElector(
+      client,
+      { namespace: values["lease-namespace"], name: values["lease-name"], identity, ...LEADER_DEFAULTS },
+      log,
+    );
+    await elector.run(stop.signal, () => {
+      manager.metrics.leader.set(1);
+      void manager.startWorkers();
+    });
+    manager.metrics.leader.set(0);
+  } else {
+    await manager.startWorkers();
+    await new Promise<void>((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
+  }
+  // here either a signal came or leadership was lost: stop work, give the lease back
+  await manager.stop();
+  await elector?.release();
+  await new Promise((resolve) => health.close(resolve));
+  log.info("stopped");
+  return stop.signal.aborted ? 0 : 1;
+};

@@ -1,0 +1,135 @@
+import type { Logger } from "pino";
+import { GROUP, PLURAL, VERSION } from "../api/group.js";
+import type { MemoryInspection } from "../api/memoryinspection.js";
+import { ApiError, type KubeClient } from "../kube/client.js";
+import { EventRecorder } from "../kube/events.js";
+import { errMessage, Informer, objectKey } from "../kube/informer.js";
+import { slimPod, type Pod } from "../kube/pod.js";
+import { WorkQueue } from "../kube/workqueue.js";
+import { controllerMetrics, type ControllerMetrics } from "./metrics.js";
+import { Reconciler, slimInspection } from "./reconciler.js";
+import { Schedules } from "./schedules.js";
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  instance: string;
+  workers: number;
+  metrics?: ControllerMetrics;
+}
+
+/**
+ * Reconciles MemoryInspections, and when a Pod changes, the inspections in its namespace (a
+ * restart with OOMKilled is inspected at once, not at the next tick). Informers fill the caches;
+ * a keyed queue feeds a few workers; the reconcile outcome decides the requeue.
+ */
+export class Manager {
+  readonly metrics: ControllerMetrics;
+  readonly inspections: Informer<MemoryInspection>;
+  readonly pods: Informer<Pod>;
+  private readonly queue = new WorkQueue();
+  private readonly reconciler: Reconciler;
+  private readonly schedules: Schedules;
+  private workersRunning: Promise<void>[] = [];
+
+  constructor(private readonly opts: ManagerOptions) {
+    const { client, log } = opts;
+    this.metrics = opts.metrics ?? controllerMetrics();
+    this.inspections = new Informer(client, {
+      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      transform: slimInspection,
+      log,
+    });
+    this.pods = new Informer(client, { path: "/api/v1/pods", transform: slimPod, log });
+    this.schedules = new Schedules((key) => this.enqueue(key, "schedule"));
+    this.reconciler = new Reconciler({
+      client,
+      inspections: this.inspections,
+      pods: this.pods,
+      events: new EventRecorder(client, opts.instance, log),
+      schedules: this.schedules,
+      metrics: this.metrics,
+      log,
+    });
+
+    this.inspections.on((event, mi, old) => {
+      // our own status writes come back as updates: only a spec change (generation) is news
+      if (event === "update" && old && old.metadata.generation === mi.metadata.generation) return;
+      if (event === "delete") this.reconciler.forget(objectKey(mi.metadata), mi.metadata.uid);
+      this.enqueue(objectKey(mi.metadata), `inspection ${event}`);
+    });
+    this.pods.on((event, pod) => {
+      for (const mi of this.inspections.list(pod.metadata.namespace))
+        this.enqueue(objectKey(mi.metadata), `pod ${event}`);
+    });
+  }
+
+  get synced(): boolean {
+    return this.inspections.synced && this.pods.synced;
+  }
+
+  /** Fills the caches (standbys too, so a new leader starts warm). */
+  startInformers(): void {
+    this.inspections.start();
+    this.pods.start();
+  }
+
+  /** Starts reconciling; called once this replica leads. */
+  async startWorkers(): Promise<void> {
+    await Promise.all([this.inspections.waitForSync(), this.pods.waitForSync()]);
+    for (const mi of this.inspections.list()) this.enqueue(objectKey(mi.metadata), "start");
+    for (let i = 0; i < this.opts.workers; i++) this.workersRunning.push(this.worker());
+  }
+
+  async stop(): Promise<void> {
+    this.queue.shutdown();
+    this.schedules.stopAll();
+    await Promise.all(this.workersRunning);
+    await Promise.all([this.inspections.stop(), this.pods.stop()]);
+  }
+
+  private enqueue(key: string, reason: string): void {
+    this.opts.log.debug({ key, reason }, "enqueue");
+    this.queue.add(key);
+    this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics.queueDepth.set(this.queue.length);
+      const end = this.metrics.reconcileDuration.startTimer();
+      try {
+        const outcome = await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        this.metrics.reconciles.inc({ result: "success" });
+        if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs);
+      } catch (err) {
+        const retryAfter = err instanceof ApiError ? err.retryAfterMs : undefined;
+        const delay = this.queue.addRateLimited(key, retryAfter);
+        this.metrics.reconciles.inc({ result: "error" });
+        this.metrics.reconcileErrors.inc();
+        const conflict = err instanceof ApiError && err.status === 409;
+        this.opts.log[conflict ? "debug" : "warn"](
+          { key, err: errMessage(err), retryInMs: delay },
+          "reconcile failed; retrying",
+        );
+      } finally {
+        end();
+        this.queue.done(key);
+        this.updateFindingGauge();
+      }
+    }
+  }
+
+  private updateFindingGauge(): void {
+    const counts = new Map<string, number>();
+    for (const mi of this.inspections.list()) {
+      for (const f of mi.status?.findings ?? [])
+        if (!f.resolved) counts.set(f.rule, (counts.get(f.rule) ?? 0) + 1);
+    }
+    this.metrics.findings.reset();
+    for (const [rule, n] of counts) this.metrics.findings.set({ rule }, n);
+  }
+}

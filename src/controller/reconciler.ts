@@ -1,0 +1,251 @@
+import type { Logger } from "pino";
+import { effectiveSpec } from "../api/defaults.js";
+import { API_VERSION, KIND, GROUP, VERSION, PLURAL } from "../api/group.js";
+import {
+  MemoryInspectionSpecSchema,
+  type MemoryInspection,
+  type MemoryInspectionStatus,
+} from "../api/memoryinspection.js";
+import type { KubeClient } from "../kube/client.js";
+import type { EventRecorder, ObjectRef } from "../kube/events.js";
+import type { Informer } from "../kube/informer.js";
+import type { Pod } from "../kube/pod.js";
+import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
+import { inspect } from "./inspect.js";
+import type { ControllerMetrics } from "./metrics.js";
+import { scheduleProblem, type Schedules } from "./schedules.js";
+import { resolveTarget, TargetNotFoundError } from "./targets.js";
+
+/** What a reconcile asks for next: run again after a delay, or wait for a change. */
+export interface Outcome {
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  inspections: Informer<MemoryInspection>;
+  pods: Informer<Pod>;
+  events: EventRecorder;
+  schedules: Schedules;
+  metrics: ControllerMetrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+const STATUS_KEYS: (keyof MemoryInspectionStatus)[] = [
+  "observedGeneration",
+  "lastInspectionTime",
+  "target",
+  "pods",
+  "oomKills",
+  "summary",
+  "conditions",
+  "findings",
+  "recommendations",
+];
+
+/** The zod issue as a sentence naming the field: "spec.rules.leak.minFit: Too big: expected number to be <=1". */
+export function describeSpecProblem(issues: { path: PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${["spec", ...i.path.map(String)].join(".")}: ${i.message}`).join("; ");
+}
+
+/**
+ * Reconciles one MemoryInspection, level-triggered: it re-reads the object and the target's pods
+ * from the caches, runs one inspection pass, writes the whole status once, then records Events.
+ */
+export class Reconciler {
+  /** status writes not yet seen by the informer: keyed by the resourceVersion they replaced */
+  private readonly written = new Map<string, { from: string; obj: MemoryInspection }>();
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  private current(key: string): MemoryInspection | undefined {
+    const cached = this.d.inspections.get(key);
+    const w = this.written.get(key);
+    if (cached && w && cached.metadata.resourceVersion === w.from) return w.obj;
+    this.written.delete(key);
+    return cached;
+  }
+
+  async reconcile(key: string): Promise<Outcome> {
+    const mi = this.current(key);
+    const log = this.d.log.child({ key });
+    if (!mi) {
+      this.d.schedules.remove(key);
+      this.written.delete(key);
+      return {};
+    }
+    const now = (this.d.now ?? (() => new Date()))();
+    const previous = mi.status ?? {};
+    const generation = mi.metadata.generation;
+    const parsed = MemoryInspectionSpecSchema.safeParse(mi.spec ?? {});
+    if (!parsed.success) {
+      const message = `Invalid spec: ${describeSpecProblem(parsed.error.issues)}.`;
+      log.warn({ problem: message }, "invalid MemoryInspection");
+      await this.writeNotReady(
+        mi,
+        { type: ConditionType.Ready, status: "False", reason: Reason.InvalidSpec, message },
+        now,
+      );
+      return {};
+    }
+    const spec = effectiveSpec(parsed.data);
+    if (parsed.data.schedule) {
+      const problem = scheduleProblem(parsed.data.schedule, parsed.data.timeZone);
+      if (problem) {
+        await this.writeNotReady(
+          mi,
+          {
+            type: ConditionType.Ready,
+            status: "False",
+            reason: Reason.InvalidSpec,
+            message: `Invalid spec: ${problem}.`,
+          },
+          now,
+        );
+        return {};
+      }
+      if (!parsed.data.suspend) this.d.schedules.ensure(key, parsed.data.schedule, parsed.data.timeZone);
+    }
+    if (!parsed.data.schedule || parsed.data.suspend) this.d.schedules.remove(key);
+    if (parsed.data.suspend) {
+      await this.writeNotReady(
+        mi,
+        {
+          type: ConditionType.Ready,
+          status: "False",
+          reason: Reason.Suspended,
+          message: "Inspection is suspended (spec.suspend: true).",
+        },
+        now,
+      );
+      return {};
+    }
+    const requeue: Outcome = parsed.data.schedule ? {} : { requeueAfterMs: spec.intervalMs };
+
+    let target;
+    try {
+      target = await resolveTarget(
+        this.d.client,
+        mi.metadata.namespace,
+        parsed.data,
+        this.d.pods.list(mi.metadata.namespace),
+      );
+    } catch (err) {
+      if (!(err instanceof TargetNotFoundError)) throw err;
+      await this.writeNotReady(
+        mi,
+        {
+          type: ConditionType.Ready,
+          status: "False",
+          reason: Reason.TargetNotFound,
+          message: `${err.message}.`,
+        },
+        now,
+      );
+      return requeue;
+    }
+
+    const result = inspect({ generation, spec, previous, target, now });
+    await this.writeStatus(mi, result.status);
+
+    const regarding = this.ref(mi);
+    for (const { finding, pod } of result.happened) {
+      log.info(
+        { rule: finding.rule, pod: finding.pod, container: finding.container, count: finding.count },
+        finding.message,
+      );
+      await this.d.events.record({
+        regarding,
+        ...(pod ? { related: podRef(pod) } : {}),
+        type: finding.severity === "Info" ? "Normal" : "Warning",
+        reason: finding.rule,
+        action: "Inspect",
+        note: finding.message,
+      });
+    }
+    for (const rec of result.newRecommendations) {
+      await this.d.events.record({
+        regarding,
+        type: "Normal",
+        reason: "Recommendation",
+        action: "Recommend",
+        note: `${rec.type} for ${rec.workload} container ${rec.container}: ${rec.reason}`,
+      });
+    }
+    return requeue;
+  }
+
+  forget(key: string, uid?: string): void {
+    this.written.delete(key);
+    if (uid) this.d.events.forget(uid);
+  }
+
+  private ref(mi: MemoryInspection): ObjectRef {
+    return {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      name: mi.metadata.name,
+      namespace: mi.metadata.namespace,
+      uid: mi.metadata.uid,
+    };
+  }
+
+  private async writeNotReady(mi: MemoryInspection, ready: ConditionInput, now: Date): Promise<void> {
+    const previous = mi.status ?? {};
+    const status: MemoryInspectionStatus = {
+      ...previous,
+      observedGeneration: mi.metadata.generation,
+      summary: ready.message,
+      conditions: setCondition(previous.conditions ?? [], ready, now, mi.metadata.generation),
+    };
+    if (JSON.stringify(status) === JSON.stringify(previous)) return;
+    await this.writeStatus(mi, status);
+  }
+
+  /**
+   * One merge patch of the whole status through the status subresource. The resourceVersion
+   * makes it conditional: written from a stale cache it fails with 409 and the key is retried,
+   * so no pass counts a kill twice.
+   */
+  private async writeStatus(mi: MemoryInspection, status: MemoryInspectionStatus): Promise<void> {
+    const body = Object.fromEntries(STATUS_KEYS.map((k) => [k, status[k] ?? null]));
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${mi.metadata.namespace}/${PLURAL}/${mi.metadata.name}/status`;
+    const updated = await this.d.client.request<MemoryInspection>("PATCH", path, {
+      contentType: "application/merge-patch+json",
+      body: { metadata: { resourceVersion: mi.metadata.resourceVersion }, status: body },
+    });
+    this.written.set(`${mi.metadata.namespace}/${mi.metadata.name}`, {
+      from: mi.metadata.resourceVersion ?? "",
+      obj: slimInspection(updated as unknown as Record<string, unknown>),
+    });
+  }
+}
+
+export function podRef(pod: Pod): ObjectRef {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    name: pod.metadata.name,
+    namespace: pod.metadata.namespace ?? "",
+    uid: pod.metadata.uid,
+  };
+}
+
+export function slimInspection(raw: Record<string, unknown>): MemoryInspection {
+  const m = raw.metadata as MemoryInspection["metadata"];
+  return {
+    apiVersion: raw.apiVersion as string,
+    kind: raw.kind as string,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      generation: m.generation,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+    },
+    spec: raw.spec,
+    status: raw.status as MemoryInspectionStatus | undefined,
+  };
+}

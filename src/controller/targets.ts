@@ -1,0 +1,133 @@
+import {
+  TARGET_API_VERSIONS,
+  type LabelSelector,
+  type MemoryInspectionSpec,
+  type TargetKind,
+} from "../api/memoryinspection.js";
+import type { WorkloadRef } from "../analysis/recommend.js";
+import { isNotFound, type KubeClient } from "../kube/client.js";
+import type { OwnerRef, Pod } from "../kube/pod.js";
+
+/** The target does not exist: a condition for the user, not a retry. */
+export class TargetNotFoundError extends Error {
+  override readonly name = "TargetNotFoundError";
+}
+
+export interface ResolvedTarget {
+  /** for the printer column: Deployment/catalog, or selector app=catalog */
+  description: string;
+  /** what a patch applies to: the target itself, or for a selector each pod's top owner */
+  workload?: WorkloadRef;
+  pods: Pod[];
+}
+
+const PLURALS: Record<TargetKind, string> = {
+  Deployment: "deployments",
+  StatefulSet: "statefulsets",
+  DaemonSet: "daemonsets",
+  ReplicaSet: "replicasets",
+  Job: "jobs",
+  CronJob: "cronjobs",
+  Pod: "pods",
+};
+
+function objectPath(kind: TargetKind, namespace: string, name?: string) {
+  const apiVersion = TARGET_API_VERSIONS[kind];
+  const base = apiVersion === "v1" ? "/api/v1" : `/apis/${apiVersion}`;
+  return `${base}/namespaces/${namespace}/${PLURALS[kind]}${name ? `/${name}` : ""}`;
+}
+
+const ownedBy = (refs: OwnerRef[] | undefined, uids: Set<string>) =>
+  (refs ?? []).some((r) => uids.has(r.uid));
+
+export function matchesSelector(labels: Record<string, string> | undefined, sel: LabelSelector): boolean {
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = k(e.key) in l;
+    const val = l[e.key];
+    const inValues = val !== undefined && (e.values ?? []).includes(val);
+    if (e.operator === "In" && !inValues) return false;
+    if (e.operator === "NotIn" && inValues) return false;
+    if (e.operator === "Exists" && !has) return false;
+    if (e.operator === "DoesNotExist" && has) return false;
+  }
+  return true;
+  function k(key: string) {
+    return key;
+  }
+}
+
+export function describeSelector(sel: LabelSelector): string {
+  const parts = [
+    ...Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(sel.matchExpressions ?? []).map(
+      (e) => `${e.key} ${e.operator}${e.values ? ` (${e.values.join(",")})` : ""}`,
+    ),
+  ];
+  return `selector ${parts.join(",") || "(all pods)"}`;
+}
+
+/** A pod's top-level workload by owner references; a ReplicaSet with a pod-template-hash is its Deployment's. */
+export function podWorkload(pod: Pod): WorkloadRef {
+  const ns = pod.metadata.namespace ?? "default";
+  const owner = pod.metadata.ownerReferences?.find((o) => o.controller) ?? pod.metadata.ownerReferences?.[0];
+  if (!owner) return { kind: "Pod", name: pod.metadata.name, namespace: ns };
+  const hash = pod.metadata.labels?.["pod-template-hash"];
+  if (owner.kind === "ReplicaSet" && hash && owner.name.endsWith(`-${hash}`)) {
+    return { kind: "Deployment", name: owner.name.slice(0, -hash.length - 1), namespace: ns };
+  }
+  return { kind: owner.kind, name: owner.name, namespace: ns };
+}
+
+/**
+ * The pods a MemoryInspection targets, through owner references from the workload down
+ * (Deployment -> ReplicaSets -> Pods, CronJob -> Jobs -> Pods), or by label selector.
+ * Pods come from the informer cache; only the workload objects are read from the API.
+ */
+export async function resolveTarget(
+  client: KubeClient,
+  namespace: string,
+  spec: MemoryInspectionSpec,
+  podsInNamespace: Pod[],
+): Promise<ResolvedTarget> {
+  if (spec.selector) {
+    return {
+      description: describeSelector(spec.selector),
+      pods: podsInNamespace.filter((p) => matchesSelector(p.metadata.labels, spec.selector!)),
+    };
+  }
+  const ref = spec.targetRef!;
+  const description = `${ref.kind}/${ref.name}`;
+  const workload: WorkloadRef = { kind: ref.kind, name: ref.name, namespace };
+  let target: { metadata: { uid: string } };
+  try {
+    target = await client.get(objectPath(ref.kind, namespace, ref.name));
+  } catch (err) {
+    if (isNotFound(err)) throw new TargetNotFoundError(`${ref.kind} ${namespace}/${ref.name} does not exist`);
+    throw err;
+  }
+  if (ref.kind === "Pod") {
+    return {
+      description,
+      workload,
+      pods: podsInNamespace.filter((p) => p.metadata.uid === target.metadata.uid),
+    };
+  }
+  let owners = new Set([target.metadata.uid]);
+  const middle: TargetKind | undefined =
+    ref.kind === "Deployment" ? "ReplicaSet" : ref.kind === "CronJob" ? "Job" : undefined;
+  if (middle) {
+    const list = await client.get<{ items: { metadata: { uid: string; ownerReferences?: OwnerRef[] } }[] }>(
+      objectPath(middle, namespace),
+    );
+    owners = new Set(
+      list.items.filter((o) => ownedBy(o.metadata.ownerReferences, owners)).map((o) => o.metadata.uid),
+    );
+  }
+  return {
+    description,
+    workload,
+    pods: podsInNamespace.filter((p) => ownedBy(p.metadata.ownerReferences, owners)),
+  };
+}

@@ -1,0 +1,124 @@
+import type { Logger } from "pino";
+import { CONTROLLER_NAME } from "../api/group.js";
+import { errMessage } from "./informer.js";
+import { isNotFound, type KubeClient } from "./client.js";
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export interface EventSpec {
+  regarding: ObjectRef;
+  related?: ObjectRef;
+  type: "Normal" | "Warning";
+  reason: string;
+  action: string;
+  note: string;
+}
+
+interface Series {
+  name: string;
+  count: number;
+}
+
+interface KubeEvent {
+  metadata: { name: string };
+  related?: { uid?: string };
+  series?: { count: number };
+  deprecatedCount?: number;
+  eventTime?: string;
+}
+
+const NOTE_MAX = 1024; // events.k8s.io/v1 refuses longer notes
+
+/** MicroTime as the apiserver wants it: RFC 3339 with exactly six fractional digits. */
+export const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+
+/**
+ * events.k8s.io/v1 Events in the style of client-go's events broadcaster: the first occurrence
+ * creates an Event, repeats of the same (regarding, related, reason) patch its series (count,
+ * lastObservedTime) instead of creating new ones. After a restart the series is found again on
+ * the server, so a new controller (or a new leader) continues it rather than starting a second.
+ */
+export class EventRecorder {
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly instance: string,
+    private readonly log: Logger,
+  ) {}
+
+  private static key(e: EventSpec) {
+    return `${e.regarding.uid}/${e.related?.uid ?? ""}/${e.type}/${e.reason}`;
+  }
+
+  /** records an occurrence; never throws (an Event is a courtesy, not part of the result) */
+  async record(e: EventSpec, now = new Date()): Promise<void> {
+    const key = EventRecorder.key(e);
+    const ns = e.regarding.namespace;
+    const note = e.note.length > NOTE_MAX ? `${e.note.slice(0, NOTE_MAX - 1)}…` : e.note;
+    try {
+      const known = this.series.get(key) ?? (await this.findExisting(e));
+      if (known) {
+        known.count++;
+        try {
+          await this.client.request("PATCH", `/apis/events.k8s.io/v1/namespaces/${ns}/events/${known.name}`, {
+            contentType: "application/merge-patch+json",
+            body: { series: { count: known.count, lastObservedTime: microTime(now) }, note },
+          });
+          this.series.set(key, known);
+          return;
+        } catch (err) {
+          if (!isNotFound(err)) throw err; // expired (events live ~1 h): start a new one
+        }
+      }
+      const name = `${e.regarding.name}.${(BigInt(now.getTime()) * 1_000_000n).toString(16)}`;
+      await this.client.request("POST", `/apis/events.k8s.io/v1/namespaces/${ns}/events`, {
+        body: {
+          apiVersion: "events.k8s.io/v1",
+          kind: "Event",
+          metadata: { name, namespace: ns },
+          eventTime: microTime(now),
+          reportingController: CONTROLLER_NAME,
+          reportingInstance: this.instance,
+          action: e.action,
+          reason: e.reason,
+          type: e.type,
+          note,
+          regarding: e.regarding,
+          ...(e.related ? { related: e.related } : {}),
+        },
+      });
+      this.series.set(key, { name, count: 1 });
+    } catch (err) {
+      this.log.warn(
+        { key: `${ns}/${e.regarding.name}`, reason: e.reason, err: errMessage(err) },
+        "could not record Event",
+      );
+    }
+  }
+
+  private async findExisting(e: EventSpec): Promise<Series | undefined> {
+    const list = await this.client.get<{ items: KubeEvent[] }>(
+      `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`,
+      {
+        query: { fieldSelector: `regarding.uid=${e.regarding.uid},reason=${e.reason},type=${e.type}` },
+      },
+    );
+    const mine = list.items
+      .filter((ev) => (ev.related?.uid ?? "") === (e.related?.uid ?? ""))
+      .sort((a, b) => (a.eventTime ?? "").localeCompare(b.eventTime ?? ""))
+      .at(-1);
+    return mine ? { name: mine.metadata.name, count: mine.series?.count ?? 1 } : undefined;
+  }
+
+  /** forgets series of an object that is gone */
+  forget(regardingUid: string): void {
+    for (const k of this.series.keys()) if (k.startsWith(`${regardingUid}/`)) this.series.delete(k);
+  }
+}

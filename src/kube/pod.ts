@@ -1,0 +1,130 @@
+import type { KubeObject, ObjectMeta } from "./informer.js";
+
+/**
+ * The fields of a Pod memlens reads, and nothing else: the controller caches every pod of the
+ * cluster, so each field kept costs memory at scale.
+ */
+export interface ContainerState {
+  running?: { startedAt?: string };
+  waiting?: { reason?: string; message?: string };
+  terminated?: {
+    reason?: string;
+    exitCode?: number;
+    startedAt?: string;
+    finishedAt?: string;
+    containerID?: string;
+    message?: string;
+  };
+}
+export interface ContainerStatus {
+  name: string;
+  containerID?: string;
+  restartCount: number;
+  ready?: boolean;
+  state?: ContainerState;
+  lastState?: ContainerState;
+}
+export interface ContainerSpec {
+  name: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+export interface OwnerRef {
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+export interface Pod extends KubeObject {
+  metadata: ObjectMeta & {
+    ownerReferences?: OwnerRef[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+  };
+  spec: {
+    nodeName?: string;
+    restartPolicy?: string;
+    containers: ContainerSpec[];
+    volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } }[];
+  };
+  status: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    qosClass?: string;
+    containerStatuses?: ContainerStatus[];
+  };
+}
+
+type Raw = Record<string, unknown>;
+const pick = <T extends object>(o: unknown, keys: (keyof T)[]): T | undefined => {
+  if (!o || typeof o !== "object") return undefined;
+  const out: Partial<T> = {};
+  for (const k of keys) if ((o as T)[k] !== undefined) out[k] = (o as T)[k];
+  return out as T;
+};
+
+function state(s: unknown): ContainerState | undefined {
+  if (!s || typeof s !== "object") return undefined;
+  const st = s as ContainerState;
+  return {
+    ...(st.running ? { running: pick(st.running, ["startedAt"]) } : {}),
+    ...(st.waiting ? { waiting: pick(st.waiting, ["reason", "message"]) } : {}),
+    ...(st.terminated
+      ? {
+          terminated: pick(st.terminated, [
+            "reason",
+            "exitCode",
+            "startedAt",
+            "finishedAt",
+            "containerID",
+            "message",
+          ]),
+        }
+      : {}),
+  };
+}
+
+export function slimPod(raw: Raw): Pod {
+  const m = (raw.metadata ?? {}) as Pod["metadata"];
+  const spec = (raw.spec ?? {}) as Pod["spec"];
+  const status = (raw.status ?? {}) as Pod["status"];
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      ownerReferences: m.ownerReferences?.map((o) => ({
+        kind: o.kind,
+        name: o.name,
+        uid: o.uid,
+        controller: o.controller,
+      })),
+      deletionTimestamp: m.deletionTimestamp,
+      creationTimestamp: m.creationTimestamp,
+    },
+    spec: {
+      nodeName: spec.nodeName,
+      restartPolicy: spec.restartPolicy,
+      containers: (spec.containers ?? []).map((c) => ({ name: c.name, resources: c.resources })),
+      volumes: spec.volumes
+        ?.filter((v) => v.emptyDir)
+        .map((v) => ({ name: v.name, emptyDir: pick(v.emptyDir, ["medium", "sizeLimit"]) })),
+    },
+    status: {
+      phase: status.phase,
+      reason: status.reason,
+      message: status.message,
+      qosClass: status.qosClass,
+      containerStatuses: status.containerStatuses?.map((c) => ({
+        name: c.name,
+        containerID: c.containerID,
+        restartCount: c.restartCount,
+        ready: c.ready,
+        state: state(c.state),
+        lastState: state(c.lastState),
+      })),
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// A profile minus a baseline, as `go tool pprof -diff_base BASE` builds it: the baseline's
+// samples are negated and merged in, so every aggregate becomes "now minus then".
+import { SampleTypeError } from "./errors.js";
+import type { Profile, ProfileSample } from "./model.js";
+import type { TopRow, TopTable } from "./top.js";
+
+/** Merges `base`, negated and marked as baseline, into `current`. Both must have the same sample types. */
+export function diffProfiles(current: Profile, base: Profile): Profile {
+  checkCompatible(current, base);
+
+  const frameNames = [...current.frameNames];
+  const frameIds = new Map(frameNames.map((name, id) => [name, id]));
+  const baseFrame = base.frameNames.map((name) => {
+    let id = frameIds.get(name);
+    if (id === undefined) {
+      id = frameNames.push(name) - 1;
+      frameIds.set(name, id);
+    }
+    return id;
+  });
+  const baseLocations = base.locations.map((frames) => frames.map((f) => baseFrame[f] ?? f));
+
+  const offset = current.locations.length;
+  const baseSamples = base.samples.map((s): ProfileSample => ({
+    locations: s.locations.map((l) => l + offset),
+    values: s.values.map((v) => (v === 0 ? 0 : -v)),
+    base: true,
+  }));
+
+  // Header fields combine as pprof's profile.Merge combines them (combineHeaders).
+  const times = [current.info.timeNanos, base.info.timeNanos];
+  const timeNanos = times.reduce((min, t) => (min === 0 || t < min ? t : min), 0);
+  const ownDefault = current.defaultSampleType !== current.sampleTypes.length - 1;
+  return {
+    sampleTypes: current.sampleTypes,
+    defaultSampleType: ownDefault ? current.defaultSampleType : base.defaultSampleType,
+    frameNames,
+    locations: [...current.locations, ...baseLocations],
+    samples: [...current.samples, ...baseSamples],
+    info: {
+      ...current.info,
+      comments: [...new Set([...current.info.comments, ...base.info.comments])],
+      docUrl: current.info.docUrl || base.info.docUrl,
+      timeNanos,
+      durationNanos: current.info.durationNanos + base.info.durationNanos,
+    },
+  };
+}
+
+function checkCompatible(current: Profile, base: Profile): void {
+  const describe = (p: Profile): string => p.sampleTypes.map((t) => `${t.type}/${t.unit}`).join(", ");
+  const same =
+    current.sampleTypes.length === base.sampleTypes.length &&
+    current.sampleTypes.every(
+      (t, i) => t.type === base.sampleTypes[i]?.type && t.unit === base.sampleTypes[i]?.unit,
+    );
+  if (!same) {
+    throw new SampleTypeError(
+      `the baseline's sample types (${describe(base)}) do not match the profile's (${describe(current)})`,
+    );
+  }
+}
+
+/**
+ * The functions that grew between baseline and profile, from a top table of a diffed profile:
+ * positive `by` (flat: allocated in the function itself; cum: including its callees), largest first.
+ */
+export function grownFunctions(table: TopTable, by: "flat" | "cum" = "flat"): TopRow[] {
+  return table.rows
+    .filter((r) => r[by] > 0)
+    .sort((a, b) => b[by] - a[by] || compareNames(a.function, b.function));
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

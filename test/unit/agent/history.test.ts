@@ -1,0 +1,104 @@
+import { expect } from "chai";
+import { CgroupHistory } from "../../../src/agent/history.js";
+import { S, emptyRow } from "../../../src/agent/series.js";
+import { HistoryStore } from "../../../src/agent/store.js";
+import type { DiscoveredCgroup } from "../../../src/cgroup/scan.js";
+
+function row(values: Partial<Record<keyof typeof S, number>>): Float64Array {
+  const r = emptyRow();
+  for (const [k, v] of Object.entries(values)) r[S[k as keyof typeof S]] = v;
+  return r;
+}
+
+describe("CgroupHistory", () => {
+  it("keeps the last raw-window samples in a ring that wraps", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 5 });
+    for (let t = 1; t <= 8; t++) h.append(t, row({ usage: t * 100 }));
+    const json = h.toJSON();
+    expect(json.t).to.deep.equal([4, 5, 6, 7, 8]);
+    expect(json.usage).to.deep.equal([400, 500, 600, 700, 800]);
+    expect(json.limit).to.deep.equal([null, null, null, null, null]);
+  });
+
+  it("filters by sinceT and derives the working set", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    for (let t = 1; t <= 4; t++) h.append(t, row({ usage: 1000, inactive_file: t * 100 }));
+    const json = h.toJSON(3);
+    expect(json.t).to.deep.equal([3, 4]);
+    expect(json.working_set).to.deep.equal([700, 600]);
+  });
+
+  it("keeps counters monotonic across a reset", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    [5, 7, 2, 3].forEach((failcnt, i) => h.append(i + 1, row({ failcnt, oom_kill: i < 2 ? 1 : 0 })));
+    const json = h.toJSON();
+    expect(json.failcnt).to.deep.equal([5, 7, 9, 10]);
+    expect(json.oom_kill).to.deep.equal([1, 1, 1, 1]);
+    expect(h.latest("failcnt")).to.equal(10);
+  });
+
+  it("holds a large counter exactly by storing its increase", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    h.append(1, row({ failcnt: 123_456_789_012 }));
+    h.append(2, row({ failcnt: 123_456_789_013 }));
+    expect(h.toJSON().failcnt).to.deep.equal([123_456_789_012, 123_456_789_013]);
+  });
+
+  it("downsamples data older than the raw window: max for levels, last for counters", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 100, rawWindowS: 10, bucketS: 10 });
+    for (let t = 0; t < 40; t++) h.append(t, row({ usage: t % 10 === 3 ? 999 : t, failcnt: t, limit: 5000 }));
+    const json = h.toJSON();
+    // buckets [0,10) and [10,20) folded (stamped at their last sample), raw from t=30
+    expect(json.t.slice(0, 3)).to.deep.equal([9, 19, 29]);
+    expect(json.usage.slice(0, 3)).to.deep.equal([999, 999, 999]);
+    expect(json.failcnt.slice(0, 3)).to.deep.equal([9, 19, 29]);
+    expect(json.t.slice(3)).to.deep.equal([30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
+    expect(json.limit.every((v) => v === 5000)).to.equal(true);
+  });
+
+  it("drops out-of-order samples", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    h.append(2, row({ usage: 1 }));
+    h.append(1, row({ usage: 2 }));
+    expect(h.toJSON().usage).to.deep.equal([1]);
+  });
+
+  it("allocates only the series a cgroup offers", () => {
+    const h = new CgroupHistory({ periodS: 5, retentionS: 6 * 3600 });
+    const empty = h.bytes();
+    h.append(1, row({ usage: 1 }));
+    expect(h.bytes() - empty).to.be.lessThan(2 * (180 + 180) * 4 + 1);
+  });
+});
+
+describe("HistoryStore", () => {
+  const cg = (path: string): DiscoveredCgroup => ({
+    kind: "container",
+    podUID: "u",
+    containerID: path,
+    qos: "burstable",
+    path,
+    relPath: path,
+    version: "v1",
+  });
+
+  it("keeps a vanished cgroup's history for the retention, then drops it", () => {
+    const store = new HistoryStore({ periodS: 1, retentionS: 60, goneRetentionS: 900 });
+    const e = store.track(cg("/a"));
+    e.history.append(1, row({ oom_kill: 1 }));
+    store.markGone("/a", 100);
+    store.markGone("/a", 200); // the first sighting counts
+    expect(store.prune(1000)).to.deep.equal([]);
+    expect(store.get("/a")?.goneAt).to.equal(100);
+    expect(store.get("/a")?.history.latest("oom_kill")).to.equal(1);
+    expect(store.prune(1001).map((d) => d.cgroup.path)).to.deep.equal(["/a"]);
+    expect(store.size).to.equal(0);
+  });
+
+  it("revives a cgroup that reappears", () => {
+    const store = new HistoryStore({ periodS: 1, retentionS: 60 });
+    store.track(cg("/a"));
+    store.markGone("/a", 5);
+    expect(store.track(cg("/a")).goneAt).to.equal(undefined);
+  });
+});
