@@ -17,7 +17,10 @@ export default tseslint.config(
   { files: ["**/*.js", "**/*.cjs"], ...tseslint.configs.disableTypeChecked },
   {
     files: ["**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", process: "readonly" },
+    },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

@@ -207,7 +207,8 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 C
 start kubelet --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
-  --root-dir "$STATE/kubelet/root" --hostname-override "$NODE_NAME"
+  --root-dir "$STATE/kubelet/root" --hostname-override "$NODE_NAME" \
+  --node-ip 127.0.0.1 # refused as loopback: the address setter then fails and never overwrites ours (below)
 
 cp "$STATE/admin.kubeconfig" "$KUBECONFIG_PATH"
 wait_for "node registration" 60 kubectl_ get node "$NODE_NAME"

@@ -3,7 +3,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/up.sh" || exit 1
-export KUBECONFIG=$(dirname "$here")/.memlens/kubeconfig
+source "$here/env.sh"
+export KUBECONFIG=$KUBECONFIG_PATH
+export PATH="$BIN:$PATH" # the kubectl built with the cluster, same version
 trap '"$here/down.sh"' EXIT
 trap 'exit 130' INT TERM
 "$@"

@@ -55,6 +55,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
   });
 
   let pods: PodSource = deps.pods ?? new PodIndex();
+  const known = new Set<string>();
+  let onNewContainer = () => {};
   let informer: Informer<AgentPod> | undefined;
   if (!deps.pods && deps.kube) {
     const index = new PodIndex();
@@ -64,7 +66,18 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
       transform: agentPod,
       log,
     });
-    informer.on((event, pod) => (event === "delete" ? index.delete(pod) : index.set(pod)));
+    informer.on((event, pod) => {
+      if (event === "delete") {
+        for (const id of Object.keys(pod.ids)) known.delete(id);
+        return index.delete(pod);
+      }
+      const announced = Object.keys(pod.ids).some((id) => !known.has(id));
+      for (const id of Object.keys(pod.ids)) known.add(id);
+      index.set(pod);
+      // a container the kubelet just started: find its cgroup now, not at the next scheduled scan,
+      // so its growth is recorded from the start (and a fast OOM kill is not missed)
+      if (announced) onNewContainer();
+    });
     informer.start();
     pods = index;
   }
@@ -83,6 +96,10 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
   const metrics = new AgentMetrics(store, labels);
   const sampler = new Sampler({ cgroupRoot: opts.cgroupRoot, store, log, metrics });
   const loop = new SamplerLoop(sampler, opts.periodS, log);
+  onNewContainer = () => {
+    sampler.requestScan();
+    loop.soon();
+  };
 
   let auth: TokenAuthorizer | undefined;
   if (opts.auth === "tokenreview") {

@@ -47,6 +47,7 @@ export class Sampler {
   private readonly warned = new Set<string>();
   private readonly row = emptyRow();
   private ticks = 0;
+  private scanRequested = false;
   version: CgroupVersion | undefined;
   /** a first scan has completed */
   ready = false;
@@ -57,7 +58,11 @@ export class Sampler {
   async tick(now = Date.now() / 1000): Promise<TickStats> {
     const wall0 = performance.now();
     const cpu0 = process.cpuUsage();
-    if (this.ticks++ % (this.opts.scanEvery ?? DEFAULT_SCAN_EVERY) === 0) await this.rescan(now);
+    const scheduled = this.ticks++ % (this.opts.scanEvery ?? DEFAULT_SCAN_EVERY) === 0;
+    if (scheduled || this.scanRequested) {
+      this.scanRequested = false;
+      await this.rescan(now);
+    }
     const cpu1 = process.cpuUsage();
 
     let cgroups = 0;
@@ -98,6 +103,11 @@ export class Sampler {
     this.opts.metrics?.sampleDuration.observe(stats.wallS);
     if (cgroups > 0) this.opts.metrics?.cpuPerCgroup.set((stats.scanCpuS + stats.readCpuS) / cgroups);
     return stats;
+  }
+
+  /** the next tick walks the cgroup root whatever its turn (a new container was announced) */
+  requestScan(): void {
+    this.scanRequested = true;
   }
 
   private async rescan(now: number): Promise<void> {
@@ -197,6 +207,16 @@ export class SamplerLoop {
       const periodMs = this.periodS * 1000;
       const wait = periodMs - (Date.now() % periodMs);
       this.timer = setTimeout(() => this.run(), wait);
+    });
+  }
+
+  /** runs a pass shortly instead of at the next period (unless one is under way) */
+  soon(delayMs = 250): void {
+    if (this.stopped) return;
+    void Promise.resolve(this.running).then(() => {
+      if (this.stopped) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.run(), delayMs);
     });
   }
 

@@ -18,6 +18,7 @@ export interface OomKillObservation {
   now: string;
   limit?: string;
   request?: string;
+  restartPolicy?: string;
 }
 
 export const OOM_REASON = "OOMKilled";
@@ -52,6 +53,7 @@ export function oomKillsInPod(pod: Pod, onlyContainers?: string[]): OomKillObser
       now: nowState(cs),
       limit: spec?.resources?.limits?.memory,
       request: spec?.resources?.requests?.memory,
+      restartPolicy: pod.spec.restartPolicy,
     });
   }
   return out;

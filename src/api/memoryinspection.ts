@@ -58,13 +58,9 @@ function quantity(description: string) {
 export const TargetRefSchema = withRules(
   z
     .object({
-      apiVersion: z
-        .string()
-        .max(64)
-        .optional()
-        .meta({
-          description: "API version of the target (apps/v1, batch/v1 or v1); optional, implied by kind.",
-        }),
+      apiVersion: z.string().max(64).optional().meta({
+        description: "API version of the target (apps/v1, batch/v1 or v1); optional, implied by kind.",
+      }),
       kind: z.enum(TARGET_KINDS).meta({
         description:
           "Kind of the workload: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod.",
@@ -154,22 +150,12 @@ const ThrottleRuleSchema = z
       .boolean()
       .optional()
       .meta({ description: "Look for allocation throttling at memory.high (default true)." }),
-    minStallPercent: z
-      .number()
-      .min(0)
-      .max(100)
-      .optional()
-      .meta({
-        description: "PSI memory stall (some, percent of wall time) that counts as throttled (default 10).",
-      }),
-    qosFactor: z
-      .number()
-      .min(0)
-      .max(1)
-      .optional()
-      .meta({
-        description: "The kubelet's MemoryQoS memoryThrottlingFactor, to explain memory.high (default 0.9).",
-      }),
+    minStallPercent: z.number().min(0).max(100).optional().meta({
+      description: "PSI memory stall (some, percent of wall time) that counts as throttled (default 10).",
+    }),
+    qosFactor: z.number().min(0).max(1).optional().meta({
+      description: "The kubelet's MemoryQoS memoryThrottlingFactor, to explain memory.high (default 0.9).",
+    }),
   })
   .strict()
   .meta({ description: "MemoryThrottled (cgroup v2): allocations stalled at memory.high below memory.max." });
@@ -195,13 +181,9 @@ const ProfilingSchema = withRules(
         .optional()
         .meta({ description: "URL path of the heap profile (default /debug/pprof/heap)." }),
       scheme: z.enum(["http", "https"]).optional().meta({ description: "http or https (default http)." }),
-      sampleType: z
-        .string()
-        .max(64)
-        .optional()
-        .meta({
-          description: "Sample type to rank by (default: the profile's default, inuse_space for Go).",
-        }),
+      sampleType: z.string().max(64).optional().meta({
+        description: "Sample type to rank by (default: the profile's default, inuse_space for Go).",
+      }),
       topN: z
         .number()
         .int()
@@ -233,14 +215,10 @@ export const MemoryInspectionSpecSchema = withRules(
         .optional()
         .meta({ description: "Only these containers of the target's pods (default: all)." }),
       interval: duration("How often to inspect (default 1m). Not with schedule.", "5s", "24h").optional(),
-      schedule: z
-        .string()
-        .max(128)
-        .optional()
-        .meta({
-          description:
-            "When to inspect, as a cron expression (node-cron syntax, e.g. '*/5 * * * *'). Not with interval.",
-        }),
+      schedule: z.string().max(128).optional().meta({
+        description:
+          "When to inspect, as a cron expression (node-cron syntax, e.g. '*/5 * * * *'). Not with interval.",
+      }),
       timeZone: z
         .string()
         .max(64)

@@ -41,7 +41,9 @@ function oomMessage(o: OomKillObservation, count: number): string {
   const when = o.finishedAt ? ` (last at ${o.finishedAt}, exit code ${o.exitCode ?? 137})` : "";
   const state =
     o.now === "Terminated"
-      ? "it stays terminated (restartPolicy Never)"
+      ? o.restartPolicy === "Never"
+        ? "it stays terminated (restartPolicy Never)"
+        : "the kubelet will restart it"
       : o.now === "Running"
         ? `the kubelet restarted it (${plural(o.restartCount, "restart")})`
         : `it is now in ${o.now} after ${plural(o.restartCount, "restart")}`;

@@ -44,7 +44,7 @@ export function matchesSelector(labels: Record<string, string> | undefined, sel:
   const l = labels ?? {};
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
-    const has = k(e.key) in l;
+    const has = e.key in l;
     const val = l[e.key];
     const inValues = val !== undefined && (e.values ?? []).includes(val);
     if (e.operator === "In" && !inValues) return false;
@@ -53,9 +53,6 @@ export function matchesSelector(labels: Record<string, string> | undefined, sel:
     if (e.operator === "DoesNotExist" && has) return false;
   }
   return true;
-  function k(key: string) {
-    return key;
-  }
 }
 
 export function describeSelector(sel: LabelSelector): string {
@@ -100,19 +97,18 @@ export async function resolveTarget(
   const ref = spec.targetRef!;
   const description = `${ref.kind}/${ref.name}`;
   const workload: WorkloadRef = { kind: ref.kind, name: ref.name, namespace };
+  if (ref.kind === "Pod") {
+    // from the cache: the controller lists and watches pods, it has no need to get them
+    const pod = podsInNamespace.find((p) => p.metadata.name === ref.name);
+    if (!pod) throw new TargetNotFoundError(`Pod ${namespace}/${ref.name} does not exist`);
+    return { description, workload, pods: [pod] };
+  }
   let target: { metadata: { uid: string } };
   try {
     target = await client.get(objectPath(ref.kind, namespace, ref.name));
   } catch (err) {
     if (isNotFound(err)) throw new TargetNotFoundError(`${ref.kind} ${namespace}/${ref.name} does not exist`);
     throw err;
-  }
-  if (ref.kind === "Pod") {
-    return {
-      description,
-      workload,
-      pods: podsInNamespace.filter((p) => p.metadata.uid === target.metadata.uid),
-    };
   }
   let owners = new Set([target.metadata.uid]);
   const middle: TargetKind | undefined =

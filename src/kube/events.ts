@@ -69,7 +69,8 @@ export class EventRecorder {
         try {
           await this.client.request("PATCH", `/apis/events.k8s.io/v1/namespaces/${ns}/events/${known.name}`, {
             contentType: "application/merge-patch+json",
-            body: { series: { count: known.count, lastObservedTime: microTime(now) }, note },
+            // only the series may change on an existing Event: its note stays the first one's
+            body: { series: { count: known.count, lastObservedTime: microTime(now) } },
           });
           this.series.set(key, known);
           return;

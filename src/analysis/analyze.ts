@@ -1,0 +1,98 @@
+import type { Recommendation } from "../api/memoryinspection.js";
+import type { MemorySample } from "../cgroup/sample.js";
+import { RULE, type RuleFinding } from "./finding.js";
+import { leakFindings } from "./leak.js";
+import { findOomKills, oomFindings } from "./oom-cgroup.js";
+import { pressureFindings } from "./pressure.js";
+import {
+  fixLeak,
+  formatQuantity,
+  raiseMemoryLimit,
+  setRequestsEqualLimits,
+  type WorkloadRef,
+} from "./recommend.js";
+import { lastKnown, maxKnown, toSeries, type Series } from "./series.js";
+import { resolveThresholds, type ThresholdOverrides } from "./thresholds.js";
+import { throttleFindings } from "./throttle.js";
+
+/** Where patches go when the workload is not known (offline analysis of a recording). */
+export const PLACEHOLDER_WORKLOAD: WorkloadRef = {
+  kind: "Deployment",
+  name: "<your-workload>",
+  namespace: "<namespace>",
+};
+export const PLACEHOLDER_CONTAINER = "<your-container>";
+
+export interface AnalyzeInput {
+  /** one container's cgroup history, oldest first */
+  samples: readonly MemorySample[];
+  /** memory request and limit, bytes; the limit defaults to the cgroup's own (memory.max / limit_in_bytes) */
+  requests?: number;
+  limits?: number;
+  thresholds?: ThresholdOverrides;
+  workload?: WorkloadRef;
+  container?: string;
+  pod?: string;
+}
+
+export interface Analysis {
+  findings: RuleFinding[];
+  recommendations: Recommendation[];
+}
+
+/** All cgroup rules over one container's history, and what to change. Pure. */
+export function analyzeContainer(input: AnalyzeInput): Analysis {
+  return analyzeSeries(toSeries(input.samples), input);
+}
+
+/**
+ * The same over a history already in columns (see Series): for callers that keep history that
+ * way, the rules then run without touching one object per sample.
+ */
+export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = {}): Analysis {
+  if (s.n === 0) return { findings: [], recommendations: [] };
+  const th = resolveThresholds(input.thresholds);
+  const limit = input.limits ?? lastKnown(s.limit);
+
+  const kills = findOomKills(s, th.oom);
+  const oom = oomFindings(s, kills, limit);
+  const leak = leakFindings(s, kills, th, limit);
+  const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit });
+  const pressure = pressureFindings(s, th.pressure, limit);
+  const findings = [...oom, ...leak, ...throttle, ...pressure];
+  return { findings, recommendations: recommend(s, input, findings, limit) };
+}
+
+function recommend(s: Series, input: Omit<AnalyzeInput, "samples">, findings: RuleFinding[], limit: number) {
+  const base = {
+    workload: input.workload ?? PLACEHOLDER_WORKLOAD,
+    container: input.container ?? PLACEHOLDER_CONTAINER,
+    ...(input.pod ? { pod: input.pod } : {}),
+    ...(Number.isFinite(limit) ? { limit: formatQuantity(limit) } : {}),
+    ...(input.requests !== undefined ? { request: formatQuantity(input.requests) } : {}),
+  };
+  const killed = findings.find((f) => f.rule === RULE.oomKilled);
+  const leaked = findings.find((f) => f.rule === RULE.memoryLeak);
+  const throttled = findings.find((f) => f.rule === RULE.memoryThrottled);
+  const kills = killed?.count ?? 0;
+  const out: Recommendation[] = [];
+  // a leak explains the kills: fixing it comes first, a larger limit only delays the next kill
+  if (leaked) out.push(fixLeak({ ...base, finding: leaked.message, kills }));
+  if (killed) {
+    const peak = Math.max(maxKnown(s.peak), maxKnown(s.usage));
+    const raise = raiseMemoryLimit({ ...base, kills, ...(Number.isFinite(peak) ? { peakBytes: peak } : {}) });
+    if (raise) out.push(raise);
+  }
+  if (throttled && base.limit !== undefined) {
+    const stall = throttled.evidence.stallPercent;
+    out.push(
+      setRequestsEqualLimits({
+        ...base,
+        limit: base.limit,
+        highBytes: Number(throttled.evidence.highBytes),
+        ...(typeof stall === "number" ? { stallPercent: stall } : {}),
+      }),
+    );
+  }
+  return out;
+}

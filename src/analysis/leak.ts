@@ -1,0 +1,195 @@
+import { formatDuration } from "../api/duration.js";
+import { formatBytes } from "../api/quantity.js";
+import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { PAGE_SIZE } from "./memory-qos.js";
+import type { OomKill } from "./oom-cgroup.js";
+import { splitRuns, type Segment } from "./segments.js";
+import { counterDelta, lastKnown, type Series } from "./series.js";
+import { groupedFit, inliers, makePoints, risingFraction, theilSen, windowMinima } from "./stats.js";
+import type { Thresholds } from "./thresholds.js";
+
+const HOUR = 3600;
+/** share of a run's tail that must sit at memory.high to call the run stalled there */
+const STALL_SHARE = 0.8;
+/** where the late part of a run begins (share of the run): a warm-up that levels off is flat there */
+const LATE_PART = 2 / 3;
+
+export interface LeakFit {
+  /** Theil–Sen slope of the lower envelope, bytes per hour */
+  perHour: number;
+  /** the same over the last third of each run */
+  latePerHour: number;
+  /** least squares (shared slope across runs) over the envelope points near the robust line, bytes per hour, and its R² */
+  olsPerHour: number;
+  r2: number;
+  risingFraction: number;
+  /** seconds of history the rule looked at, and of it the growing part */
+  observed: number;
+  growing: number;
+  runs: number;
+  /** the last run sits at memory.high, throttled: its growth is held back, not over */
+  stalled: boolean;
+}
+
+/**
+ * MemoryLeak: sustained growth of memory the kernel cannot reclaim. The rule fits the lower
+ * envelope (per-window minima) of that memory, run by run, with a robust slope, and asks that
+ * growth be steady (fit), large enough (rate and total), and still going on in the last third
+ * of each run (a warm-up levels off). Where memory.high holds the growth back, the pinned tail
+ * is left out of the fit: usage stops rising there because allocations are throttled.
+ */
+export function leakFindings(s: Series, kills: OomKill[], th: Thresholds, limit: number): RuleFinding[] {
+  const y = s.hasStat ? s.kept : s.usage;
+  const fit = fitLeak(s, y, kills, th);
+  if (!fit || !isLeak(fit, th.leak)) return [];
+  return [leakFinding(s, y, fit, limit)];
+}
+
+export function fitLeak(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds): LeakFit | undefined {
+  const runs = splitRuns(s, y, kills, th.leak);
+  let observed = 0;
+  for (const r of runs) observed += (s.t[r.to - 1] as number) - (s.t[r.from] as number);
+  if (observed * 1000 < th.leak.minObservationMs || runs.length === 0) return undefined;
+
+  const growing: Segment[] = [];
+  let growingSpan = 0;
+  let stalled = false;
+  runs.forEach((r, i) => {
+    const end = stallStart(s, r, th.throttle.pinnedRatio);
+    if (i === runs.length - 1) stalled = end < r.to;
+    if (end - r.from < 4) return;
+    growing.push({ from: r.from, to: end });
+    growingSpan += (s.t[end - 1] as number) - (s.t[r.from] as number);
+  });
+  if (growingSpan <= 0) return undefined;
+
+  const windowsOf = (g: Segment) =>
+    Math.max(
+      4,
+      Math.round(
+        (th.leak.envelopeWindows * ((s.t[g.to - 1] as number) - (s.t[g.from] as number))) / growingSpan,
+      ),
+    );
+  const points = makePoints(growing.reduce((n, g) => n + windowsOf(g), 0));
+  const lateFrom = new Float64Array(growing.length);
+  growing.forEach((g, i) => {
+    windowMinima(s.t, y, g.from, g.to, windowsOf(g), i, points);
+    lateFrom[i] = (s.t[g.from] as number) + LATE_PART * ((s.t[g.to - 1] as number) - (s.t[g.from] as number));
+  });
+  const slope = theilSen(points);
+  const ols = groupedFit(points, inliers(points, slope, PAGE_SIZE));
+  return {
+    perHour: slope * HOUR,
+    latePerHour: theilSen(points, lateFrom) * HOUR,
+    olsPerHour: ols.slope * HOUR,
+    r2: ols.r2,
+    risingFraction: risingFraction(points),
+    observed,
+    growing: growingSpan,
+    runs: runs.length,
+    stalled,
+  };
+}
+
+export function isLeak(fit: LeakFit, th: Thresholds["leak"]): boolean {
+  return (
+    fit.perHour >= th.minGrowthPerHour &&
+    (fit.perHour * fit.growing) / HOUR >= th.minGrowthBytes &&
+    fit.r2 >= th.minFit &&
+    fit.risingFraction >= th.minRisingFraction &&
+    fit.latePerHour >= th.minLateGrowthRatio * fit.perHour
+  );
+}
+
+/**
+ * Where a tail of the run pinned at memory.high (below memory.max) begins, with memory.high
+ * events rising in it; `r.to` when there is none.
+ */
+function stallStart(s: Series, r: Segment, pinnedRatio: number): number {
+  let pinned = 0;
+  let total = 0;
+  let start = r.to;
+  for (let i = r.to - 1; i >= r.from; i--) {
+    const high = s.high[i] as number;
+    const isPinned =
+      Number.isFinite(high) &&
+      !(high >= (s.limit[i] as number)) &&
+      (s.usage[i] as number) >= pinnedRatio * high;
+    total++;
+    if (isPinned) pinned++;
+    if (isPinned && pinned >= STALL_SHARE * total) start = i;
+  }
+  if (r.to - start < 2) return r.to;
+  let events = 0;
+  for (let i = start + 1; i < r.to; i++)
+    events += counterDelta(s.highEvents[i - 1] as number, s.highEvents[i] as number);
+  return events > 0 ? start : r.to;
+}
+
+function leakFinding(s: Series, y: Float64Array, fit: LeakFit, limit: number): RuleFinding {
+  const current = lastKnown(y);
+  const high = lastKnown(s.high);
+  const highFirst = Number.isFinite(high) && !(high >= limit);
+  const what = metricName(s, current);
+  const rate = `${formatBytes(fit.perHour)}/h (R² ${fit.r2.toFixed(2)})`;
+  const across = fit.runs > 1 ? ` in each of ${fit.runs} runs between restarts` : "";
+  let outlook: string;
+  let toTarget: number | undefined;
+  if (fit.stalled) {
+    outlook =
+      `until memory.high (${formatBytes(high)}) stalled it: allocations are throttled there, ` +
+      "so the flat usage is a leak held back, not a stable level";
+  } else {
+    const [target, name] = highFirst
+      ? [high, `memory.high (${formatBytes(high)})`]
+      : [limit, `${fmt(limit)} limit`];
+    toTarget = Number.isFinite(target) ? ((target - current) / fit.perHour) * HOUR : undefined;
+    outlook =
+      toTarget === undefined
+        ? "with no memory limit set: it grows until the node runs short of memory"
+        : toTarget <= 0
+          ? `and has reached the ${name}`
+          : `and will reach the ${name} in ~${roughly(toTarget * 1000)}`;
+  }
+  const verb = fit.stalled ? "grew" : "grows";
+  return {
+    rule: RULE.memoryLeak,
+    severity: toTarget !== undefined && toTarget <= HOUR ? "Critical" : "Warning",
+    message: `${what} ${verb} ${rate}${across} ${outlook}.`,
+    evidence: evidence({
+      metric: s.hasStat ? "anon+shmem+unreclaimable kernel" : "usage (no memory.stat)",
+      growthBytesPerHour: Math.round(fit.perHour),
+      lateGrowthBytesPerHour: Math.round(fit.latePerHour),
+      leastSquaresBytesPerHour: Math.round(fit.olsPerHour),
+      r2: round(fit.r2, 3),
+      risingFraction: round(fit.risingFraction, 3),
+      observedSeconds: round(fit.observed, 1),
+      runs: fit.runs,
+      currentBytes: current,
+      limitBytes: limit,
+      highBytes: highFirst ? high : undefined,
+      secondsToLimit: toTarget === undefined ? undefined : Math.max(0, Math.round(toTarget)),
+      stalledAtHigh: fit.stalled,
+    }),
+    firstSeen: s.t[0],
+    lastSeen: s.t[s.n - 1],
+  };
+}
+
+function metricName(s: Series, current: number): string {
+  if (!s.hasStat) return "Memory usage (no memory.stat to tell page cache apart)";
+  const anon = lastKnown(s.anon);
+  return anon >= 0.9 * current ? "Anonymous memory" : "Unreclaimable memory (anon, shmem, kernel)";
+}
+
+/** "~6h", "~2h15m", "~1m26s": precise enough for a projection. */
+function roughly(ms: number): string {
+  if (ms >= 10 * 3_600_000) return formatDuration(Math.round(ms / 3_600_000) * 3_600_000);
+  if (ms >= 3_600_000) return formatDuration(Math.round(ms / 60_000) * 60_000);
+  return formatDuration(ms);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,167 @@
+import { formatBytes } from "../api/quantity.js";
+import { evidence, fmt, RULE, times, type RuleFinding } from "./finding.js";
+import { counterDelta, lastKnown, maxKnown, type Series } from "./series.js";
+import type { Thresholds } from "./thresholds.js";
+
+/** Samples after a kill in which the processes may still be seen exiting. */
+const LOOKAHEAD = 2;
+
+export type OomSource =
+  "memory.events oom_kill" | "memory.oom_control oom_kill" | "memory.failcnt and memory freed";
+
+/** One increase of the OOM-kill counter (or, on v1, its inferred equivalent) between two samples. */
+export interface OomKill {
+  /** the first sample that shows it */
+  index: number;
+  t: number;
+  count: number;
+  /** the container's main process died (processes gone or memory freed), not a child */
+  main: boolean;
+  source: OomSource;
+  usageBefore: number;
+  usageAfter: number;
+  procsAfter: number;
+}
+
+/**
+ * Finds OOM kills in a cgroup history. v2's memory.events is hierarchical, so a container or
+ * pod cgroup counts every kill below it. v1's memory.oom_control counts only in the victim's
+ * own cgroup, which runc removes within a second, so on a v1 pod cgroup a kill is inferred
+ * from what stays: usage at the limit, memory.failcnt rising, then the memory freed.
+ */
+export function findOomKills(s: Series, th: Thresholds["oom"]): OomKill[] {
+  const kills: OomKill[] = [];
+  const oomKill = s.oomKill;
+  const v1 = s.version === "v1";
+  const source = v1 ? "memory.oom_control oom_kill" : "memory.events oom_kill";
+  let lastKill = -Infinity;
+  for (let i = 1; i < s.n; i++) {
+    const counted = counterDelta(oomKill[i - 1] as number, oomKill[i] as number);
+    if (counted > 0) {
+      kills.push(kill(s, i, counted, killedMain(s, i, th), source));
+      lastKill = i;
+    } else if (v1 && i - lastKill > LOOKAHEAD && inferredV1Kill(s, i, th)) {
+      kills.push(kill(s, i, 1, true, "memory.failcnt and memory freed"));
+      lastKill = i;
+    }
+  }
+  return kills;
+}
+
+function kill(s: Series, i: number, count: number, main: boolean, source: OomSource): OomKill {
+  return {
+    index: i,
+    t: s.t[i] as number,
+    count,
+    main,
+    source,
+    usageBefore: s.usage[i - 1] as number,
+    usageAfter: s.usage[i] as number,
+    procsAfter: s.procs[i] as number,
+  };
+}
+
+/**
+ * The main process was the victim when the processes are gone, or when the memory was freed
+ * and processes left (on a pod cgroup the pause process stays). A child's death frees only
+ * its own memory while the rest keeps running. A kill in the very last sample with no
+ * cgroup.procs to look at counts as the main process: the recording ended with the cgroup.
+ */
+function killedMain(s: Series, i: number, th: Thresholds["oom"]): boolean {
+  const before = s.usage[i - 1] as number;
+  const procsBefore = s.procs[i - 1] as number;
+  const end = Math.min(s.n, i + LOOKAHEAD + 1);
+  let procsSeen = false;
+  for (let j = i; j < end; j++) {
+    const procs = s.procs[j] as number;
+    if (procs === 0) return true;
+    const known = !Number.isNaN(procs);
+    procsSeen ||= known;
+    const freed = (s.usage[j] as number) < th.collapseRatio * before;
+    if (freed && (!known || procs < procsBefore)) return true;
+  }
+  return i === s.n - 1 && !procsSeen;
+}
+
+function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
+  const procsBefore = s.procs[i - 1] as number;
+  const procsNow = s.procs[i] as number;
+  const gone = procsNow === 0 && procsBefore > 0;
+  // page cache dropped (a deleted file) is no kill: look at what the kernel could not reclaim
+  const level = Number.isNaN(s.kept[i]) || Number.isNaN(s.kept[i - 1]) ? s.usage : s.kept;
+  const freed =
+    (level[i] as number) < th.collapseRatio * (level[i - 1] as number) && !(procsNow >= procsBefore);
+  if (!gone && !freed) return false;
+  const limit = s.limit[i - 1] as number;
+  if (!Number.isFinite(limit)) return false;
+  const atLimit =
+    (s.usage[i - 1] as number) >= th.atLimitRatio * limit || (s.peak[i] as number) >= th.atLimitRatio * limit;
+  if (!atLimit) return false;
+  for (let k = Math.max(1, i - LOOKAHEAD); k <= i; k++) {
+    if (counterDelta(s.failcnt[k - 1] as number, s.failcnt[k] as number) > 0) return true;
+  }
+  return false;
+}
+
+/** OOMKilled for kills of the main process; ProcessOOMKilled for children killed while it ran on. */
+export function oomFindings(s: Series, kills: OomKill[], limitOverride?: number): RuleFinding[] {
+  const out: RuleFinding[] = [];
+  const limit = limitOverride ?? lastKnown(s.limit);
+  const peak = Math.max(maxKnown(s.peak), maxKnown(s.usage));
+  const main = kills.filter((k) => k.main);
+  const child = kills.filter((k) => !k.main);
+  if (main.length > 0) {
+    const count = main.reduce((n, k) => n + k.count, 0);
+    const last = main[main.length - 1] as OomKill;
+    const inferred = main.every((k) => k.source === "memory.failcnt and memory freed");
+    const atLimit = Number.isFinite(limit) ? ` at its ${formatBytes(limit)} memory limit` : "";
+    const how = inferred
+      ? "usage reached the limit, memory.failcnt rose and the memory was freed (cgroup v1 keeps no oom_kill count on the pod cgroup)"
+      : `${last.source} rose by ${count} and the processes were gone`;
+    out.push({
+      rule: RULE.oomKilled,
+      severity: "Critical",
+      message: `The container's main process was OOM-killed ${times(count)}${atLimit} (peak ${fmt(peak)}): ${how}.`,
+      evidence: evidence({
+        kills: count,
+        source: last.source,
+        limitBytes: limit,
+        peakBytes: peak,
+        usageBeforeBytes: last.usageBefore,
+        usageAfterBytes: last.usageAfter,
+        processesAfter: last.procsAfter,
+        lastKillAt: last.t,
+      }),
+      firstSeen: (main[0] as OomKill).t,
+      lastSeen: last.t,
+      count,
+    });
+  }
+  if (child.length > 0) {
+    const count = child.reduce((n, k) => n + k.count, 0);
+    const last = child[child.length - 1] as OomKill;
+    const procs = last.procsAfter;
+    const left = Number.isNaN(procs) ? "" : `${procs} ${procs === 1 ? "process" : "processes"} and `;
+    out.push({
+      rule: RULE.processOomKilled,
+      severity: "Warning",
+      message:
+        `A process in the container was OOM-killed ${times(count)} while the container kept running ` +
+        `(${left}${fmt(last.usageAfter)} remained${Number.isFinite(limit) ? ` under the ${formatBytes(limit)} limit` : ""}): ` +
+        "a child process died, the container did not restart and pod status does not show it.",
+      evidence: evidence({
+        kills: count,
+        source: last.source,
+        limitBytes: limit,
+        usageBeforeBytes: last.usageBefore,
+        usageAfterBytes: last.usageAfter,
+        processesAfter: last.procsAfter,
+        lastKillAt: last.t,
+      }),
+      firstSeen: (child[0] as OomKill).t,
+      lastSeen: last.t,
+      count,
+    });
+  }
+  return out;
+}

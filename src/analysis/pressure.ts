@@ -1,0 +1,65 @@
+import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { counterDelta, lastKnown, type Series } from "./series.js";
+import type { Thresholds } from "./thresholds.js";
+
+/**
+ * MemoryPressure (cgroup v2 PSI): tasks stall on memory reclaim although memory.high did not
+ * throttle them, i.e. the kernel reclaims to stay under memory.max (or the node is short).
+ * Stall time is PSI's cumulative "some" total over the time the processes ran, so a 6 h
+ * window is judged by all of it, not by the last avg10.
+ */
+export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: number): RuleFinding[] {
+  if (s.version !== "v2") return [];
+  const { t, procs, someTotal, fullTotal } = s;
+  const highCol = s.highEvents;
+  let seconds = 0;
+  let some = 0;
+  let full = 0;
+  let highEvents = 0;
+  let first = NaN;
+  let last = NaN;
+  let lastAlive = -1;
+  for (let i = 1; i < s.n; i++) {
+    highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
+    if (procs[i - 1] === 0 || Number.isNaN(someTotal[i])) continue;
+    lastAlive = i - 1;
+    const d = counterDelta(someTotal[i - 1] as number, someTotal[i] as number);
+    seconds += (t[i] as number) - (t[i - 1] as number);
+    some += d;
+    full += counterDelta(fullTotal[i - 1] as number, fullTotal[i] as number);
+    if (d > 0) {
+      if (Number.isNaN(first)) first = t[i] as number;
+      last = t[i] as number;
+    }
+  }
+  // stalls that memory.high explains belong to MemoryThrottled
+  if (seconds <= 0 || highEvents > 0) return [];
+  const percent = (100 * some) / seconds;
+  if (percent < th.minStallPercent) return [];
+  const fullPercent = (100 * full) / seconds;
+  const usage = lastAlive >= 0 ? (s.usage[lastAlive] as number) : lastKnown(s.usage);
+  const cache = lastAlive >= 0 ? (s.file[lastAlive] as number) : lastKnown(s.file);
+  const where = Number.isFinite(limit)
+    ? `the kernel reclaims to stay under the ${fmt(limit)} limit (usage ${fmt(usage)}, page cache ${fmt(cache)})`
+    : `there is no memory limit, so the node itself is short of memory (usage ${fmt(usage)})`;
+  return [
+    {
+      rule: RULE.memoryPressure,
+      severity: "Warning",
+      message:
+        `Tasks stalled on memory ${Math.round(percent)}% of the time (PSI some; full ${Math.round(fullPercent)}%) ` +
+        `without memory.high throttling: ${where}.`,
+      evidence: evidence({
+        stallPercent: Math.round(percent * 10) / 10,
+        fullStallPercent: Math.round(fullPercent * 10) / 10,
+        stallSeconds: Math.round(some * 10) / 10,
+        windowSeconds: Math.round(seconds),
+        usageBytes: usage,
+        pageCacheBytes: cache,
+        limitBytes: limit,
+      }),
+      firstSeen: first,
+      lastSeen: last,
+    },
+  ];
+}

@@ -1,0 +1,71 @@
+import type { OomKill } from "./oom-cgroup.js";
+import type { Series } from "./series.js";
+import type { Thresholds } from "./thresholds.js";
+
+/** Sample indices [from, to) of one run of the container between restarts. */
+export interface Segment {
+  from: number;
+  to: number;
+}
+
+/**
+ * Splits a history where the container started anew, so that a restart's fall back to the
+ * start is a boundary and not negative growth. A new run begins after: processes gone
+ * (cgroup.procs empty; those samples belong to no run), a kill of the main process, a counter
+ * that went down (the cgroup was created again), or memory falling to a small fraction of the
+ * previous reading (a garbage collector never frees the runtime itself; a restart does).
+ */
+export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds["leak"]): Segment[] {
+  const out: Segment[] = [];
+  let k = 0;
+  let from = -1;
+  let prev = -1;
+  // after a kill on a pod cgroup the pause process stays: the container is down until more run again
+  let downWhile = 0;
+  const procsCol = s.procs;
+  for (let i = 0; i < s.n; i++) {
+    let boundary = false;
+    while (k < kills.length && (kills[k] as OomKill).index <= i) {
+      const kill = kills[k] as OomKill;
+      if (kill.index === i && kill.main) {
+        boundary = true;
+        downWhile = kill.procsAfter;
+      }
+      k++;
+    }
+    const procs = procsCol[i] as number;
+    if (downWhile > 0 && procs > downWhile) downWhile = 0;
+    const down = procs === 0 || procs <= downWhile;
+    if (down || Number.isNaN(y[i])) {
+      if (down && from >= 0) {
+        out.push({ from, to: prev + 1 });
+        from = -1;
+      }
+      continue;
+    }
+    if (from >= 0 && (boundary || restarted(s, y, prev, i, th))) {
+      out.push({ from, to: prev + 1 });
+      from = -1;
+    }
+    if (from < 0) from = i;
+    prev = i;
+  }
+  if (from >= 0) out.push({ from, to: prev + 1 });
+  return out;
+}
+
+function restarted(s: Series, y: Float64Array, a: number, b: number, th: Thresholds["leak"]): boolean {
+  const before = y[a] as number;
+  const after = y[b] as number;
+  if (after < th.restartRatio * before && before - after >= th.restartMinBytes) return true;
+  return (
+    wentDown(s.peak, a, b) ||
+    wentDown(s.oomKill, a, b) ||
+    wentDown(s.highEvents, a, b) ||
+    wentDown(s.failcnt, a, b)
+  );
+}
+
+function wentDown(col: Float64Array, a: number, b: number): boolean {
+  return (col[b] as number) < (col[a] as number);
+}

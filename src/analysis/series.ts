@@ -1,0 +1,173 @@
+import type { MemorySample } from "../cgroup/sample.js";
+
+/**
+ * A container's history as columns (one typed array per quantity, NaN where the kernel did not
+ * offer the file), read once so that every rule runs over plain numbers: the rules see
+ * thousands of samples per container and an operator inspects many containers.
+ */
+export interface Series {
+  n: number;
+  version: "v1" | "v2";
+  /** seconds */
+  t: Float64Array;
+  usage: Float64Array;
+  /** memory.max / limit_in_bytes; Infinity = unlimited */
+  limit: Float64Array;
+  /** memory.high; Infinity = unlimited */
+  high: Float64Array;
+  peak: Float64Array;
+  failcnt: Float64Array;
+  /** oom_kill counter: memory.events (v2) or memory.oom_control (v1) */
+  oomKill: Float64Array;
+  /** memory.events high */
+  highEvents: Float64Array;
+  procs: Float64Array;
+  /** memory the kernel cannot reclaim without swap (see unreclaimable); NaN without memory.stat */
+  kept: Float64Array;
+  /** memory.stat anon */
+  anon: Float64Array;
+  /** page cache (memory.stat file) */
+  file: Float64Array;
+  /** PSI totals, seconds */
+  someTotal: Float64Array;
+  fullTotal: Float64Array;
+  someAvg10: Float64Array;
+  /** true when `kept` came from memory.stat in at least one sample */
+  hasStat: boolean;
+}
+
+const COLUMNS = 16;
+/**
+ * One buffer reused by every call: an inspection pass analyses containers one after another,
+ * and 16 fresh arrays per container would cost more than the rules themselves. A Series lives
+ * until the next toSeries call; pass `own: true` to keep it longer.
+ */
+let pool = new Float64Array(0);
+
+/** Columns of a history, in time order (sorted here if it is not). */
+export function toSeries(samples: readonly MemorySample[], own = false): Series {
+  const n = samples.length;
+  let buf: Float64Array;
+  if (own) buf = new Float64Array(n * COLUMNS);
+  else {
+    if (pool.length < n * COLUMNS) pool = new Float64Array(Math.max(n * COLUMNS, pool.length * 2));
+    buf = pool;
+  }
+  let next = 0;
+  const col = () => buf.subarray(n * next, n * ++next);
+  const s: Series = {
+    n,
+    version: samples[0]?.version ?? "v2",
+    t: col(),
+    usage: col(),
+    limit: col(),
+    high: col(),
+    peak: col(),
+    failcnt: col(),
+    oomKill: col(),
+    highEvents: col(),
+    procs: col(),
+    kept: col(),
+    anon: col(),
+    file: col(),
+    someTotal: col(),
+    fullTotal: col(),
+    someAvg10: col(),
+    hasStat: false,
+  };
+  for (let i = 0; i < n; i++) {
+    const x = samples[i] as MemorySample;
+    s.t[i] = x.t;
+    if (i > 0 && x.t < (s.t[i - 1] as number))
+      return toSeries(
+        [...samples].sort((a, b) => a.t - b.t),
+        own,
+      );
+    s.usage[i] = x.usage ?? NaN;
+    const limit = x.limit;
+    s.limit[i] = limit === null ? Infinity : (limit ?? NaN);
+    const high = x.high;
+    s.high[i] = high === null ? Infinity : (high ?? NaN);
+    s.peak[i] = x.peak ?? NaN;
+    s.failcnt[i] = x.failcnt ?? NaN;
+    s.procs[i] = x.procs ?? NaN;
+    const events = x.events;
+    if (events !== undefined) {
+      s.oomKill[i] = events.oom_kill ?? NaN;
+      s.highEvents[i] = events.high ?? NaN;
+    } else {
+      s.oomKill[i] = x.oomKill ?? NaN;
+      s.highEvents[i] = NaN;
+    }
+    const stat = x.stat;
+    const anon = stat?.anon;
+    if (stat !== undefined && anon !== undefined) {
+      s.kept[i] = unreclaimable(stat, anon);
+      s.anon[i] = anon;
+      s.file[i] = stat.file ?? NaN;
+      s.hasStat = true;
+    } else {
+      s.kept[i] = NaN;
+      s.anon[i] = NaN;
+      s.file[i] = stat?.file ?? NaN;
+    }
+    const psi = x.pressure;
+    if (psi !== undefined) {
+      s.someTotal[i] = psi.some.total;
+      s.someAvg10[i] = psi.some.avg10;
+      s.fullTotal[i] = psi.full.total;
+    } else {
+      s.someTotal[i] = NaN;
+      s.someAvg10[i] = NaN;
+      s.fullTotal[i] = NaN;
+    }
+  }
+  return s;
+}
+
+/**
+ * Memory the kernel cannot give back without swap: anonymous pages, tmpfs/shmem (counted in
+ * `file` but not reclaimable), and unreclaimable kernel memory. Page cache (active_file,
+ * inactive_file) is left out on purpose: the kernel reclaims it before it OOM-kills
+ * (Documentation/admin-guide/cgroup-v2.rst "memory.stat"; mm/vmscan.c reclaims file LRUs first).
+ * v2 `kernel` already sums kernel_stack, pagetables, percpu, vmalloc and slab; only
+ * slab_reclaimable (dentries, inodes) comes back under pressure. v1's memory.stat has no kernel
+ * memory at all (kmem lives in memory.kmem.*), so there it is anon + shmem.
+ */
+export function unreclaimable(stat: Record<string, number>, anon: number): number {
+  const kernel =
+    stat.kernel !== undefined
+      ? stat.kernel - (stat.slab_reclaimable ?? 0)
+      : (stat.kernel_stack ?? 0) +
+        (stat.pagetables ?? 0) +
+        (stat.percpu ?? 0) +
+        (stat.slab_unreclaimable ?? 0);
+  return anon + (stat.shmem ?? 0) + Math.max(0, kernel);
+}
+
+/**
+ * Increase of a kernel counter between two readings. A counter that went down was reset (the
+ * cgroup was created anew, e.g. by a container restart): everything it counts now is new.
+ */
+export function counterDelta(prev: number, cur: number): number {
+  const d = cur - prev;
+  if (d >= 0) return d;
+  // NaN (a reading missing) fails both comparisons: no increase known
+  return cur < prev ? cur : 0;
+}
+
+/** The last reading that is not NaN, or NaN. */
+export function lastKnown(col: Float64Array, end = col.length): number {
+  for (let i = end - 1; i >= 0; i--) if (!Number.isNaN(col[i])) return col[i] as number;
+  return NaN;
+}
+
+/** The largest reading that is not NaN, or NaN. */
+export function maxKnown(col: Float64Array, from = 0, to = col.length): number {
+  let m = NaN;
+  for (let i = from; i < to; i++) {
+    const v = col[i] as number;
+    if (v > m || (Number.isNaN(m) && !Number.isNaN(v))) m = v;
+  }
+  return m;
+}

@@ -1,0 +1,222 @@
+/**
+ * Small robust statistics over points that belong to groups (segments of a history split at
+ * restarts): slopes and fits are computed within each group, with a shared slope, so a restart
+ * that drops memory back to its start is a new group, not negative growth.
+ */
+export interface Points {
+  n: number;
+  t: Float64Array;
+  y: Float64Array;
+  /** group (segment) of each point; points of one group are contiguous and sorted by t */
+  g: Int32Array;
+}
+
+export function makePoints(capacity: number): Points {
+  return { n: 0, t: new Float64Array(capacity), y: new Float64Array(capacity), g: new Int32Array(capacity) };
+}
+
+export function addPoint(p: Points, t: number, y: number, g: number): void {
+  p.t[p.n] = t;
+  p.y[p.n] = y;
+  p.g[p.n] = g;
+  p.n++;
+}
+
+/**
+ * Lower envelope: the minimum of y over each of `windows` equal time windows of [from, to)
+ * (NaN readings skipped), at the time it was read. GC sawtooth, request bursts and child
+ * processes sit above the minima; a leak lifts them all.
+ */
+export function windowMinima(
+  t: Float64Array,
+  y: Float64Array,
+  from: number,
+  to: number,
+  windows: number,
+  group: number,
+  out: Points,
+): void {
+  const t0 = t[from] as number;
+  const span = (t[to - 1] as number) - t0;
+  const scale = span > 0 ? windows / span : 0;
+  let current = -1;
+  let minT = NaN;
+  let minY = Infinity;
+  for (let i = from; i < to; i++) {
+    const v = y[i] as number;
+    if (Number.isNaN(v)) continue;
+    const ti = t[i] as number;
+    const w = Math.min(windows - 1, Math.floor((ti - t0) * scale));
+    if (w !== current) {
+      if (current >= 0) addPoint(out, minT, minY, group);
+      current = w;
+      minY = Infinity;
+    }
+    if (v < minY) {
+      minY = v;
+      minT = ti;
+    }
+  }
+  if (current >= 0) addPoint(out, minT, minY, group);
+}
+
+const scratch = { buf: new Float64Array(1024) };
+
+/**
+ * Theil–Sen slope: the median of the slopes between all pairs of points in the same group,
+ * optionally only points at or after `after[group]`. Robust to up to ~29 % outliers, unlike
+ * least squares. NaN when there is no pair.
+ */
+export function theilSen(p: Points, after?: Float64Array): number {
+  let k = 0;
+  for (let i = 0; i < p.n; i++) {
+    const gi = p.g[i] as number;
+    const ti = p.t[i] as number;
+    if (after && ti < (after[gi] as number)) continue;
+    const yi = p.y[i] as number;
+    for (let j = i + 1; j < p.n && p.g[j] === gi; j++) {
+      const dt = (p.t[j] as number) - ti;
+      if (dt <= 0) continue;
+      if (k === scratch.buf.length) {
+        const bigger = new Float64Array(k * 2);
+        bigger.set(scratch.buf);
+        scratch.buf = bigger;
+      }
+      scratch.buf[k++] = ((p.y[j] as number) - yi) / dt;
+    }
+  }
+  return k === 0 ? NaN : median(scratch.buf, k);
+}
+
+/** Median of the first `len` values; reorders them (Hoare's quickselect, no allocation). */
+export function median(values: Float64Array, len: number): number {
+  if (len === 0) return NaN;
+  const mid = len >> 1;
+  const upper = select(values, len, mid);
+  if (len % 2 === 1) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if ((values[i] as number) > lower) lower = values[i] as number;
+  return (lower + upper) / 2;
+}
+
+function select(a: Float64Array, len: number, k: number): number {
+  let lo = 0;
+  let hi = len - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k] as number;
+  }
+  return a[k] as number;
+}
+
+export interface Fit {
+  /** least-squares slope shared by all groups, y units per t unit */
+  slope: number;
+  /** share of the variance within groups that the shared line explains (0..1); NaN when y is constant */
+  r2: number;
+}
+
+/**
+ * Least squares with one intercept per group and one shared slope (a fixed-effects fit), so
+ * that restarts do not count as falls.
+ */
+export function groupedFit(p: Points, use?: Uint8Array): Fit {
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  let start = 0;
+  while (start < p.n) {
+    let end = start + 1;
+    while (end < p.n && p.g[end] === p.g[start]) end++;
+    let mt = 0;
+    let my = 0;
+    let k = 0;
+    for (let i = start; i < end; i++) {
+      if (use && !use[i]) continue;
+      mt += p.t[i] as number;
+      my += p.y[i] as number;
+      k++;
+    }
+    mt /= k;
+    my /= k;
+    for (let i = start; i < end; i++) {
+      if (use && !use[i]) continue;
+      const dt = (p.t[i] as number) - mt;
+      const dy = (p.y[i] as number) - my;
+      sxx += dt * dt;
+      sxy += dt * dy;
+      syy += dy * dy;
+    }
+    start = end;
+  }
+  if (sxx === 0) return { slope: NaN, r2: NaN };
+  return { slope: sxy / sxx, r2: syy === 0 ? NaN : (sxy * sxy) / (sxx * syy) };
+}
+
+/**
+ * Points that lie near the robust line (Theil–Sen slope, per-group median intercept): within
+ * 4 × 1.4826 × MAD of it, the usual cut for "not an outlier" (MAD scaled to a standard deviation).
+ * A reading taken in the second a process restarted, or a one-off trough, then does not decide
+ * the fit quality of hours of steady growth. At most a tenth of the points go. `floor`: residuals up to it always count as near
+ * (the data's resolution), so a series that fits exactly still has a cut.
+ */
+const MAX_OUTLIER_SHARE = 0.1;
+
+export function inliers(p: Points, slope: number, floor = 0): Uint8Array {
+  const use = new Uint8Array(p.n).fill(1);
+  if (!Number.isFinite(slope) || p.n === 0) return use;
+  const resid = new Float64Array(p.n);
+  const tmp = new Float64Array(p.n);
+  let start = 0;
+  while (start < p.n) {
+    let end = start + 1;
+    while (end < p.n && p.g[end] === p.g[start]) end++;
+    for (let i = start; i < end; i++) tmp[i - start] = (p.y[i] as number) - slope * (p.t[i] as number);
+    const intercept = median(tmp, end - start);
+    for (let i = start; i < end; i++) resid[i] = (p.y[i] as number) - slope * (p.t[i] as number) - intercept;
+    start = end;
+  }
+  for (let i = 0; i < p.n; i++) tmp[i] = Math.abs(resid[i] as number);
+  const cut = Math.max(floor, 4 * 1.4826 * median(tmp, p.n));
+  // a handful of outliers at most: where more points are far off, the line is what fits badly
+  let budget = Math.max(1, Math.floor(p.n * MAX_OUTLIER_SHARE));
+  // median() reordered tmp
+  for (let i = 0; i < p.n; i++) tmp[i] = Math.abs(resid[i] as number);
+  while (budget-- > 0) {
+    let worst = -1;
+    for (let i = 0; i < p.n; i++)
+      if (use[i] && (tmp[i] as number) > cut && (worst < 0 || (tmp[i] as number) > (tmp[worst] as number)))
+        worst = i;
+    if (worst < 0) break;
+    use[worst] = 0;
+  }
+  return use;
+}
+
+/** Share of steps between neighbouring points of a group that rise (a flat step counts half). */
+export function risingFraction(p: Points): number {
+  let steps = 0;
+  let rising = 0;
+  for (let i = 1; i < p.n; i++) {
+    if (p.g[i] !== p.g[i - 1]) continue;
+    const d = (p.y[i] as number) - (p.y[i - 1] as number);
+    steps++;
+    rising += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+  }
+  return steps === 0 ? NaN : rising / steps;
+}

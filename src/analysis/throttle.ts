@@ -1,0 +1,142 @@
+import { formatBytes } from "../api/quantity.js";
+import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
+import { counterDelta, lastKnown, maxKnown, type Series } from "./series.js";
+import type { Thresholds } from "./thresholds.js";
+
+export interface ThrottleContext {
+  /** the container's memory request and limit, bytes, when known */
+  request?: number;
+  limit: number;
+}
+
+/**
+ * MemoryThrottled (cgroup v2): memory.high below memory.max makes the kernel reclaim and then
+ * stall every allocation above it (memory.events `high` counts each time). That costs nothing
+ * while it only drops page cache; it is a problem when tasks stall on it (PSI memory.pressure
+ * "some" time), which is what this rule measures, over the time usage sat at memory.high.
+ */
+export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: ThrottleContext): RuleFinding[] {
+  if (s.version !== "v2") return [];
+  const high = lastKnown(s.high);
+  const limit = ctx.limit;
+  if (!Number.isFinite(high) || high >= limit) return [];
+
+  const { t, usage, procs, kept, someAvg10, someTotal } = s;
+  const highCol = s.highEvents;
+  // most containers are never throttled: one cheap pass decides whether to look closer
+  let highEvents = 0;
+  for (let i = 1; i < s.n; i++) highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
+  if (highEvents === 0) return [];
+
+  let firstEvent = NaN;
+  let lastEvent = NaN;
+  let aliveSeconds = 0;
+  let aliveStall = 0;
+  let pinnedSeconds = 0;
+  let pinnedStall = 0;
+  let pinnedSamples = 0;
+  let aliveSamples = 0;
+  let avg10Max = NaN;
+  let keptAtHigh = NaN;
+  let hasPsi = false;
+  let wasPinned = false;
+  for (let i = 0; i < s.n; i++) {
+    const h = s.high[i] as number;
+    const pinned = Number.isFinite(h) && (usage[i] as number) >= th.pinnedRatio * h;
+    if (procs[i] !== 0) {
+      aliveSamples++;
+      if (pinned) {
+        pinnedSamples++;
+        const k = kept[i] as number;
+        if (k > keptAtHigh || (Number.isNaN(keptAtHigh) && !Number.isNaN(k))) keptAtHigh = k;
+      }
+      const avg10 = someAvg10[i] as number;
+      if (avg10 > avg10Max || (Number.isNaN(avg10Max) && !Number.isNaN(avg10))) avg10Max = avg10;
+    }
+    hasPsi ||= !Number.isNaN(someTotal[i]);
+    const before = wasPinned;
+    wasPinned = pinned;
+    if (i === 0) continue;
+    if (counterDelta(highCol[i - 1] as number, highCol[i] as number) > 0) {
+      if (Number.isNaN(firstEvent)) firstEvent = t[i] as number;
+      lastEvent = t[i] as number;
+    }
+    // the interval in which the processes died still had them running for most of it
+    if (procs[i - 1] === 0) continue;
+    const dt = (t[i] as number) - (t[i - 1] as number);
+    const stall = counterDelta(someTotal[i - 1] as number, someTotal[i] as number);
+    aliveSeconds += dt;
+    aliveStall += stall;
+    if (pinned || before) {
+      pinnedSeconds += dt;
+      pinnedStall += stall;
+    }
+  }
+  if (highEvents === 0) return [];
+  const stallPercent =
+    pinnedSeconds > 0 ? (100 * pinnedStall) / pinnedSeconds : (100 * aliveStall) / aliveSeconds;
+  const significant = hasPsi
+    ? stallPercent >= th.minStallPercent
+    : pinnedSamples > 0 && keptAtHigh >= 0.9 * high;
+  if (!significant) return [];
+
+  const qos = explainMemoryHigh(high, limit, th.qosFactor, ctx.request);
+  const stalled = hasPsi
+    ? `tasks stalled ${pct(stallPercent)} of the time while usage was pinned at it`
+    : "usage was pinned at it with memory the kernel cannot reclaim (no PSI to measure the stall)";
+  return [
+    {
+      rule: RULE.memoryThrottled,
+      severity: "Warning",
+      message:
+        `memory.high (${formatBytes(high)}) throttles allocations below the ${fmt(limit)} limit: ` +
+        `${highEvents} memory.high events, ${stalled} (${pinnedSamples} of ${aliveSamples} samples, ` +
+        `peak ${fmt(maxKnown(s.usage))})${qosClause(qos, th.qosFactor, ctx.request, limit)}.`,
+      evidence: evidence({
+        highBytes: high,
+        limitBytes: limit,
+        requestBytes: ctx.request,
+        highEvents,
+        stallPercent: round1(stallPercent),
+        windowStallPercent: aliveSeconds > 0 ? round1((100 * aliveStall) / aliveSeconds) : undefined,
+        someAvg10Max: avg10Max,
+        pinnedSamples,
+        samples: aliveSamples,
+        peakBytes: maxKnown(s.usage),
+        qosFactor: th.qosFactor,
+        qosExpectedHighBytes: qos.expected,
+        qosMatches: qos.matches,
+        impliedFactor:
+          qos.impliedFactor === undefined ? undefined : Math.round(qos.impliedFactor * 1000) / 1000,
+        impliedRequestBytes: qos.impliedRequest,
+      }),
+      firstSeen: firstEvent,
+      lastSeen: lastEvent,
+    },
+  ];
+}
+
+function qosClause(qos: HighExplanation, factor: number, request: number | undefined, limit: number): string {
+  if (request !== undefined && qos.expected !== undefined) {
+    const base = `request ${formatBytes(request)} + factor × (limit ${formatBytes(limit)} − request)`;
+    if (qos.matches) return `; that is MemoryQoS's ${base} at factor ${factor}`;
+    const implied =
+      qos.impliedFactor === undefined
+        ? ""
+        : `; the factor that explains it is ${qos.impliedFactor.toFixed(3)}`;
+    return `; MemoryQoS's ${base} at factor ${factor} gives ${formatBytes(qos.expected)}${implied}`;
+  }
+  if (qos.impliedRequest !== undefined) {
+    return `; that is what MemoryQoS (factor ${factor}) sets for a memory request of ~${formatBytes(qos.impliedRequest)}`;
+  }
+  return "";
+}
+
+function pct(x: number): string {
+  return `${x >= 10 ? Math.round(x) : x.toFixed(1)}%`;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

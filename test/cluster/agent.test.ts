@@ -1,0 +1,112 @@
+import { request } from "node:https";
+import { expect } from "chai";
+import { deployMemlens, eventually, getJson, kubectl, testNamespace } from "./kube.js";
+
+function get(path: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: 9137,
+        path,
+        rejectUnauthorized: false,
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+interface Containers {
+  containers: {
+    podUID: string;
+    containerID: string;
+    kind: string;
+    history: Record<string, (number | null)[]>;
+  }[];
+}
+
+describe("the node agent as a DaemonSet pod on the real node", function () {
+  let ns: string;
+  let uid: string;
+  let cid: string;
+  before(async function () {
+    this.timeout(300_000);
+    await deployMemlens();
+    ns = await testNamespace("agent");
+    await kubectl(
+      ["-n", ns, "apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "grow" },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "grow",
+              image: "localhost/memlens/stress:dev",
+              imagePullPolicy: "Never",
+              args: ["--rate", "2", "--max", "40"],
+              resources: { limits: { memory: "128Mi" } },
+            },
+          ],
+        },
+      }),
+    );
+    await kubectl(["-n", ns, "wait", "--for=condition=Ready", "pod/grow", "--timeout=90s"]);
+    const pod = await getJson<{
+      metadata: { uid: string };
+      status: { containerStatuses: { containerID: string }[] };
+    }>(["-n", ns, "get", "pod", "grow"]);
+    uid = pod.metadata.uid;
+    cid = pod.status.containerStatuses[0]!.containerID.replace(/^.*:\/\//, "");
+  });
+
+  it("refuses a request without a token (401)", async () => {
+    expect((await get(`/v1/containers?podUID=${uid}`)).status).to.equal(401);
+  });
+
+  it("refuses another ServiceAccount's token (403)", async () => {
+    await kubectl(["-n", ns, "create", "serviceaccount", "other"]);
+    const token = (await kubectl(["-n", ns, "create", "token", "other"])).trim();
+    expect((await get(`/v1/containers?podUID=${uid}`, token)).status).to.equal(403);
+  });
+
+  it("serves the controller the stress container's real cgroup history, growing", async function () {
+    this.timeout(90_000);
+    const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const grew = await eventually("20 MiB of growth in the agent's history", 60_000, async () => {
+      const res = await get(`/v1/containers?podUID=${uid}`, token);
+      expect(res.status).to.equal(200);
+      const doc = JSON.parse(res.body) as Containers;
+      const c = doc.containers.find((x) => x.containerID === cid);
+      const usage = (c?.history.usage ?? []).filter((v): v is number => v !== null);
+      const growth = usage.length > 1 ? usage.at(-1)! - usage[0]! : 0;
+      return growth >= 20 * 2 ** 20 ? { doc, growth } : undefined;
+    });
+    expect(
+      grew.doc.containers.some((c) => c.kind === "pod" && c.podUID === uid),
+      "the pod-level cgroup too",
+    ).to.equal(true);
+  });
+
+  it("serves /metrics and /healthz without a token", async () => {
+    expect((await get("/healthz")).status).to.equal(200);
+    const metrics = await get("/metrics");
+    expect(metrics.status).to.equal(200);
+    expect(metrics.body).to.contain(`namespace="${ns}"`);
+  });
+
+  after(async () => {
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+});

@@ -1,0 +1,50 @@
+import { expect } from "chai";
+import { deployMemlens, kubectl } from "./kube.js";
+
+const controller = "system:serviceaccount:memlens-system:memlens-controller";
+const agent = "system:serviceaccount:memlens-system:memlens-agent";
+
+async function can(user: string, verb: string, resource: string, ns?: string): Promise<boolean> {
+  const [res, sub] = resource.split("/");
+  const args = ["auth", "can-i", verb, res!, ...(sub ? [`--subresource=${sub}`] : []), "--as", user];
+  const out = await kubectl([...args, ...(ns ? ["-n", ns] : ["--all-namespaces"])]).catch(
+    (e: { output?: string }) => e.output ?? "",
+  );
+  return out.trim() === "yes";
+}
+
+describe("least-privilege RBAC (what the deployed identities may do)", function () {
+  before(async function () {
+    this.timeout(300_000);
+    await deployMemlens();
+  });
+
+  const allowed: [string, string, string, string?][] = [
+    [controller, "watch", "memoryinspections.memlens.dev"],
+    [controller, "patch", "memoryinspections.memlens.dev/status"],
+    [controller, "list", "pods"],
+    [controller, "create", "events.events.k8s.io"],
+    [controller, "update", "leases.coordination.k8s.io", "memlens-system"],
+    [agent, "create", "tokenreviews.authentication.k8s.io"],
+    [agent, "watch", "pods"],
+  ];
+  const denied: [string, string, string, string?][] = [
+    [controller, "update", "memoryinspections.memlens.dev"],
+    [controller, "patch", "memoryinspections.memlens.dev"],
+    [controller, "delete", "pods"],
+    [controller, "get", "secrets"],
+    [controller, "update", "deployments.apps"],
+    [controller, "update", "leases.coordination.k8s.io", "default"],
+    [agent, "get", "secrets"],
+    [agent, "list", "memoryinspections.memlens.dev"],
+    [agent, "create", "events.events.k8s.io"],
+  ];
+  for (const [who, verb, res, ns] of allowed) {
+    it(`${who.split(":").at(-1)} may ${verb} ${res}`, async () =>
+      expect(await can(who, verb, res, ns)).to.equal(true));
+  }
+  for (const [who, verb, res, ns] of denied) {
+    it(`${who.split(":").at(-1)} may not ${verb} ${res}`, async () =>
+      expect(await can(who, verb, res, ns)).to.equal(false));
+  }
+});

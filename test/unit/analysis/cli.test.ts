@@ -1,0 +1,96 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { tracePath } from "../cgroup/fixtures.js";
+
+// the compiled CLI, as users run it (mocha runs from the repo root after tsc)
+const MAIN = resolve(process.cwd(), "dist/src/cli/main.js");
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [MAIN, "analyze", ...args], { encoding: "utf8" });
+
+interface Output {
+  findings: { rule: string; severity: string; message: string; evidence: Record<string, unknown> }[];
+  recommendations: { type: string; patch: string }[];
+}
+
+describe("memlens analyze", function () {
+  this.timeout(20_000);
+
+  const cases: [string, string[], string[]][] = [
+    ["v2-oom-fast-leak.jsonl", ["OOMKilled"], ["RaiseMemoryLimit"]],
+    ["v1-oom-fast-leak.jsonl", ["OOMKilled"], ["RaiseMemoryLimit"]],
+    [
+      "v2-memory-high-then-oom.jsonl",
+      ["OOMKilled", "MemoryThrottled"],
+      ["RaiseMemoryLimit", "SetRequestsEqualLimits"],
+    ],
+    ["v1-slow-leak.jsonl", ["MemoryLeak"], ["FixLeak"]],
+  ];
+  for (const [file, rules, recommendations] of cases) {
+    it(`${file} --format json`, () => {
+      const r = run("--trace", tracePath(file), "--format", "json", "--min-observation", "10s");
+      expect(r.stderr).to.equal("");
+      expect(r.status).to.equal(0);
+      const out = JSON.parse(r.stdout) as Output;
+      expect(Object.keys(out)).to.deep.equal(["findings", "recommendations"]);
+      expect(out.findings.map((f) => f.rule)).to.deep.equal(rules);
+      for (const f of out.findings)
+        expect(Object.keys(f)).to.deep.equal(["rule", "severity", "message", "evidence"]);
+      expect(out.recommendations.map((x) => x.type)).to.deep.equal(recommendations);
+      for (const x of out.recommendations)
+        expect(x.patch).to.match(/containers:\n\s+- name: <your-container>/);
+    });
+  }
+
+  it("text: a short report, and No findings. when there are none", () => {
+    const r = run("--trace", tracePath("v1-slow-leak.jsonl"), "--min-observation", "10s");
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.match(/^Critical MemoryLeak: Anonymous memory grows/);
+    expect(r.stdout).to.contain("Recommendations:\n1. FixLeak");
+    const none = run("--trace", tracePath("v1-slow-leak.jsonl"));
+    expect(none.status).to.equal(0);
+    expect(none.stdout).to.equal("No findings.\n");
+  });
+
+  it("--limits and --requests replace what the recording says", () => {
+    const r = run(
+      ...["--trace", tracePath("v2-memory-high-then-oom.jsonl"), "--format", "json"],
+      ...["--requests", "100Mi", "--limits", "200Mi"],
+    );
+    const out = JSON.parse(r.stdout) as Output;
+    expect(out.findings.find((f) => f.rule === "MemoryThrottled")?.evidence.qosMatches).to.equal(true);
+  });
+
+  it("a malformed recording: exit 1, the line number, no stack trace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "memlens-analyze-"));
+    const file = join(dir, "bad.jsonl");
+    writeFileSync(
+      file,
+      '{"meta":{"format":"cgroup-trace/v1","cgroup_version":"v2"}}\n{"t":0,"files":{}}\n{"t": oops}\n',
+    );
+    const r = run("--trace", file);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/line 3/);
+    expect(r.stderr).not.to.match(/\n\s+at /);
+  });
+
+  it("a missing file: exit 1 with a clear message", () => {
+    const r = run("--trace", "/nonexistent/recording.jsonl");
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.equal("memlens analyze: cannot read /nonexistent/recording.jsonl: no such file\n");
+  });
+
+  it("bad flags: exit 2", () => {
+    for (const args of [
+      [],
+      ["--trace", "x", "--format", "xml"],
+      ["--trace", "x", "--min-observation", "soon"],
+      ["--trace", "x", "--limits", "lots"],
+      ["--bogus"],
+    ]) {
+      expect(run(...args).status, args.join(" ")).to.equal(2);
+    }
+  });
+});

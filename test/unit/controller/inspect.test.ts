@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import { effectiveSpec } from "../../../src/api/defaults.js";
+import type { MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
+import { inspect } from "../../../src/controller/inspect.js";
+import type { ResolvedTarget } from "../../../src/controller/targets.js";
+import type { Pod } from "../../../src/kube/pod.js";
+import { recordedPodWatch } from "./pod-fixtures.js";
+
+const spec = effectiveSpec({ targetRef: { kind: "Deployment", name: "hog" } });
+const workload = { kind: "Deployment", name: "hog", namespace: "rec" };
+const target = (pods: Pod[]): ResolvedTarget => ({ description: "Deployment/hog", workload, pods });
+const T0 = Date.parse("2026-11-26T14:52:20Z");
+
+/** Runs a pass per pod update, carrying the status as the controller does (through the API). */
+function replay(updates: Pod[], name: string, opts: { repeatEach?: number; restartAt?: number } = {}) {
+  let status: MemoryInspectionStatus = {};
+  let warnings = 0;
+  updates
+    .filter((p) => p.metadata.name.startsWith(name))
+    .forEach((pod, i) => {
+      for (let r = 0; r < (opts.repeatEach ?? 1); r++) {
+        // a restarted controller knows only what the status says: round-trip it through JSON
+        if (opts.restartAt === i) status = JSON.parse(JSON.stringify(status)) as MemoryInspectionStatus;
+        const res = inspect({
+          generation: 1,
+          spec,
+          previous: status,
+          target: target([pod]),
+          now: new Date(T0 + i * 1000),
+        });
+        status = res.status;
+        warnings += res.happened.length;
+      }
+    });
+  return { status, warnings };
+}
+
+describe("inspect: OOM kills from real kubelet pod status", () => {
+  const updates = recordedPodWatch();
+  const last = (name: string) => updates.filter((p) => p.metadata.name.startsWith(name)).at(-1)!;
+
+  it("counts each kernel OOM kill once across the restart sequence (4 kills)", () => {
+    const { status, warnings } = replay(updates, "hog");
+    const cs = last("hog").status.containerStatuses![0]!;
+    expect(cs.restartCount).to.equal(3);
+    expect(cs.state?.terminated?.reason).to.equal("OOMKilled");
+    expect(status.oomKills).to.equal(cs.restartCount + 1);
+    expect(warnings).to.equal(4);
+    expect(status.conditions?.find((c) => c.type === "OOMKilled")?.status).to.equal("True");
+  });
+
+  it("does not count again on resyncs (every update seen three times)", () => {
+    expect(replay(updates, "hog", { repeatEach: 3 }).status.oomKills).to.equal(4);
+  });
+
+  it("does not count again after a controller restart (status is the only memory)", () => {
+    expect(replay(updates, "hog", { restartAt: 12 }).status.oomKills).to.equal(4);
+  });
+
+  it("counts kills it did not see when it sees the restarts (only every 4th update)", () => {
+    const sparse = updates
+      .filter((p) => p.metadata.name.startsWith("hog"))
+      .filter((_, i, all) => i % 4 === 0 || i === all.length - 1);
+    expect(replay(sparse, "hog").status.oomKills).to.equal(4);
+  });
+
+  it("reports a restartPolicy Never pod killed once, and that it stays terminated", () => {
+    const { status } = replay(updates, "once");
+    expect(status.oomKills).to.equal(1);
+    expect(status.findings?.[0]?.message).to.contain("restartPolicy Never");
+  });
+
+  it("recommends RaiseMemoryLimit with the VPA bump and a patch for the Deployment", () => {
+    const rec = replay(updates, "hog").status.recommendations?.[0];
+    expect(rec?.type).to.equal("RaiseMemoryLimit");
+    expect(rec?.current.limits?.memory).to.equal("64Mi");
+    expect(rec?.suggested.limits?.memory).to.equal("164Mi");
+    expect(rec?.suggested.requests?.memory, "a Guaranteed pod stays Guaranteed").to.equal("164Mi");
+    expect(rec?.patch).to.match(/spec:\n {2}template:\n {4}spec:\n {6}containers:\n {6}- name: hog/);
+  });
+
+  it("a finding's message is one sentence with the numbers", () => {
+    const f = replay(updates, "hog").status.findings![0]!;
+    expect(f.message).to.match(
+      /^Container hog of pod hog-\S+ was OOM-killed by the kernel 4 times at its 64Mi memory limit .*\.$/,
+    );
+    expect(f.evidence.terminations).to.equal(4);
+    expect(f.count).to.equal(4);
+  });
+
+  it("resolves the OOMKilled condition once no kill happened within the window", () => {
+    const { status } = replay(updates, "hog");
+    const later = inspect({
+      generation: 1,
+      spec,
+      previous: status,
+      target: target([last("hog")]),
+      now: new Date(T0 + 2 * 3_600_000),
+    });
+    const cond = later.status.conditions?.find((c) => c.type === "OOMKilled");
+    expect(cond?.status).to.equal("False");
+    expect(cond?.reason).to.equal("NoRecentOOMKills");
+    expect(later.happened).to.have.length(0);
+  });
+
+  it("says so when the target has no pods", () => {
+    const res = inspect({ generation: 1, spec, previous: {}, target: target([]), now: new Date(T0) });
+    expect(res.status.conditions?.find((c) => c.type === "Ready")?.reason).to.equal("NoPods");
+    expect(res.status.oomKills).to.equal(0);
+  });
+});
