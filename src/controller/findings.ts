@@ -10,6 +10,11 @@ export type Observed = Omit<Finding, "firstSeen" | "lastSeen" | "count" | "resol
   at?: string;
   /** occurrences new since the last pass (OOM kills); default 1 for a newly seen finding, 0 for a repeat */
   newOccurrences?: number;
+  /**
+   * "event" (default): something that happens (a kill): counted per occurrence, news each time.
+   * "state": something that holds (a leak): counted per pass that sees it, news only when it starts.
+   */
+  kind?: "event" | "state";
 };
 
 export interface Merged {
@@ -40,17 +45,18 @@ export function mergeFindings(
   for (const o of observed) {
     const key = findingKey(o);
     const prev = byKey.get(key);
-    const { at, newOccurrences, ...rest } = o;
+    const { at, newOccurrences, kind, ...rest } = o;
     const fresh = !prev || prev.resolved;
-    const increment = newOccurrences ?? (fresh ? 1 : 0);
+    const state = kind === "state";
+    const increment = state ? 1 : (newOccurrences ?? (fresh ? 1 : 0));
     const f: Finding = {
       ...rest,
       firstSeen: prev && !prev.resolved ? prev.firstSeen : (at ?? nowIso),
-      lastSeen: increment > 0 ? (at ?? nowIso) : (prev?.lastSeen ?? nowIso),
+      lastSeen: state ? nowIso : increment > 0 ? (at ?? nowIso) : (prev?.lastSeen ?? nowIso),
       count: (prev && !prev.resolved ? prev.count : 0) + increment,
     };
     out.set(key, f);
-    if (increment > 0) happened.push(f);
+    if (state ? fresh : increment > 0) happened.push(f);
   }
   for (const [key, prev] of byKey) {
     if (out.has(key)) continue;

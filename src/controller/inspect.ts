@@ -7,8 +7,24 @@ import type { Pod } from "../kube/pod.js";
 import { ConditionType, Reason, setCondition } from "./conditions.js";
 import { findingKey, mergeFindings, type Observed } from "./findings.js";
 import { podWorkload, type ResolvedTarget } from "./targets.js";
+import type { ContainerAnalysis } from "./cgroup-findings.js";
 
-export const Rule = { OOMKilled: "OOMKilled" } as const;
+export const Rule = {
+  OOMKilled: "OOMKilled",
+  MemoryLeak: "MemoryLeak",
+  MemoryThrottled: "MemoryThrottled",
+} as const;
+
+/** Rules about what happens (kills): counted per occurrence. The others hold for a while (a leak). */
+const EVENT_RULES = new Set(["OOMKilled", "ProcessOOMKilled"]);
+
+/** What the node agents contributed to this pass. */
+export interface CgroupInput {
+  analyses: ContainerAnalysis[];
+  /** pods whose agent answered: their cgroup findings that are not seen now are resolved */
+  podsWithData: Set<string>;
+  unavailable: { node: string; reason: string }[];
+}
 
 export interface InspectionInput {
   generation?: number;
@@ -16,6 +32,7 @@ export interface InspectionInput {
   previous: MemoryInspectionStatus;
   target: ResolvedTarget;
   now: Date;
+  cgroups?: CgroupInput;
 }
 
 export interface InspectionResult {
@@ -99,8 +116,44 @@ export function inspect(input: InspectionInput): InspectionResult {
     }
   }
 
+  for (const a of input.cgroups?.analyses ?? []) {
+    for (const rf of a.findings) {
+      const key = findingKey({ rule: rf.rule, pod: a.pod.metadata.name, container: a.container });
+      const prev = prevByKey.get(key);
+      const at = rf.lastSeen !== undefined ? new Date(rf.lastSeen * 1000).toISOString() : undefined;
+      const event = EVENT_RULES.has(rf.rule);
+      const inWindow = rf.count ?? 1;
+      // kills seen in the history window: the ones after what was recorded last time are new
+      const fresh = !event
+        ? undefined
+        : !prev || prev.resolved
+          ? inWindow
+          : at && at > prev.lastSeen
+            ? Math.max(1, inWindow - Number(prev.evidence.killsInWindow ?? 0))
+            : 0;
+      observed.push({
+        rule: rf.rule,
+        severity: rf.severity,
+        pod: a.pod.metadata.name,
+        container: a.container,
+        ...(a.pod.spec.nodeName ? { node: a.pod.spec.nodeName } : {}),
+        message: rf.message,
+        evidence: event ? { ...rf.evidence, killsInWindow: inWindow } : rf.evidence,
+        kind: event ? "event" : "state",
+        ...(event && fresh ? { at: at ?? now.toISOString() } : {}),
+        ...(event ? { newOccurrences: fresh } : {}),
+      });
+    }
+  }
+  const podUIDByName = new Map(target.pods.map((p) => [p.metadata.name, p.metadata.uid]));
+  const dataMissing = (f: Finding) => {
+    const uid = podUIDByName.get(f.pod);
+    return uid !== undefined && input.cgroups !== undefined && !input.cgroups.podsWithData.has(uid);
+  };
+
   const merged = mergeFindings(prevFindings, observed, now, {
-    stillTrue: (f) => f.rule === Rule.OOMKilled && withinWindow(f),
+    // a kill stays a fact for the window; a cgroup finding stays while its agent cannot tell
+    stillTrue: (f) => (f.rule === Rule.OOMKilled ? withinWindow(f) : dataMissing(f)),
     keepResolvedMs: Math.max(windowMs, 24 * 3_600_000),
   });
   const findings = merged.findings.map((f) =>
@@ -125,6 +178,18 @@ export function inspect(input: InspectionInput): InspectionResult {
     if (entry) entry.kills += f.count;
     else perContainer.set(key, { workload, finding: f, kills: f.count, limit, request });
   }
+  // a leak explains kills: fixing it comes first (the cgroup rules put FixLeak first)
+  const active = new Set(findings.filter((f) => !f.resolved).map((f) => `${f.pod}/${f.container ?? ""}`));
+  const seenRec = new Set<string>();
+  for (const a of input.cgroups?.analyses ?? []) {
+    if (!active.has(`${a.pod.metadata.name}/${a.container}`)) continue;
+    for (const r of a.recommendations) {
+      const k = `${r.type}/${r.workload}/${r.container}`;
+      if (seenRec.has(k)) continue;
+      seenRec.add(k);
+      recommendations.push(r);
+    }
+  }
   for (const { workload, finding, kills: n, limit, request } of perContainer.values()) {
     const rec = raiseMemoryLimit({
       workload,
@@ -136,35 +201,39 @@ export function inspect(input: InspectionInput): InspectionResult {
     });
     if (rec) recommendations.push(rec);
   }
-  const prevRecs = new Map(
-    (previous.recommendations ?? []).map((r) => [
-      `${r.type}/${r.workload}/${r.container}`,
-      JSON.stringify(r.suggested),
-    ]),
-  );
-  const newRecommendations = recommendations.filter(
-    (r) => prevRecs.get(`${r.type}/${r.workload}/${r.container}`) !== JSON.stringify(r.suggested),
-  );
+  // changed = another type or other suggested numbers (the apiserver reorders map keys: compare values)
+  const recKey = (r: Recommendation) =>
+    `${r.type}/${r.workload}/${r.container}/${r.suggested.requests?.memory ?? ""}/${r.suggested.limits?.memory ?? ""}`;
+  const prevRecs = new Set((previous.recommendations ?? []).map(recKey));
+  const newRecommendations = recommendations.filter((r) => !prevRecs.has(recKey(r)));
 
   // conditions
   const gen = input.generation;
   let conditions = previous.conditions ?? [];
   const podsText = plural(target.pods.length, "pod");
+  const unavailable = input.cgroups?.unavailable ?? [];
   conditions = setCondition(
     conditions,
-    target.pods.length
+    unavailable.length
       ? {
           type: ConditionType.Ready,
-          status: "True",
-          reason: Reason.Inspected,
-          message: `Inspected ${podsText} of ${target.description}.`,
+          status: "False",
+          reason: Reason.AgentUnavailable,
+          message: `No cgroup data from ${[...new Set(unavailable.map((u) => u.node))].join(", ")}: ${unavailable[0]!.reason}. Pod status rules still ran.`,
         }
-      : {
-          type: ConditionType.Ready,
-          status: "True",
-          reason: Reason.NoPods,
-          message: `${target.description} has no pods right now; nothing to inspect.`,
-        },
+      : target.pods.length
+        ? {
+            type: ConditionType.Ready,
+            status: "True",
+            reason: Reason.Inspected,
+            message: `Inspected ${podsText} of ${target.description}.`,
+          }
+        : {
+            type: ConditionType.Ready,
+            status: "True",
+            reason: Reason.NoPods,
+            message: `${target.description} has no pods right now; nothing to inspect.`,
+          },
     now,
     gen,
   );
@@ -195,9 +264,44 @@ export function inspect(input: InspectionInput): InspectionResult {
     gen,
   );
 
+  for (const [type, rule, none] of [
+    [ConditionType.MemoryLeak, Rule.MemoryLeak, "No sustained growth of unreclaimable memory."],
+    [ConditionType.MemoryThrottled, Rule.MemoryThrottled, "No allocation throttling at memory.high."],
+  ] as const) {
+    const f = findings.find((x) => x.rule === rule && !x.resolved);
+    const had = findings.some((x) => x.rule === rule);
+    conditions = setCondition(
+      conditions,
+      f
+        ? {
+            type,
+            status: "True",
+            reason: rule === Rule.MemoryLeak ? "LeakDetected" : "ThrottledAtMemoryHigh",
+            message: `${f.pod}/${f.container}: ${f.message}`,
+          }
+        : {
+            type,
+            status: "False",
+            reason: had ? "Resolved" : rule === Rule.MemoryLeak ? "NoLeak" : "NotThrottled",
+            message: had ? `No longer seen. ${none}` : none,
+          },
+      now,
+      gen,
+    );
+  }
+
   const oomKills = findings.filter((f) => f.rule === Rule.OOMKilled).reduce((s, f) => s + f.count, 0);
-  const summary = activeOom.length
-    ? `${plural(totalRecent, "OOM kill")} (${activeOom.map((f) => `${f.pod}/${f.container}`).join(", ")})${recommendations.length ? `; recommend ${[...new Set(recommendations.map((r) => r.type))].join(", ")}` : ""}`
+  const activeRules = [
+    ...new Set(findings.filter((f) => !f.resolved && f.rule !== Rule.OOMKilled).map((f) => f.rule)),
+  ];
+  const problems = [
+    ...(activeOom.length
+      ? [`${plural(totalRecent, "OOM kill")} (${activeOom.map((f) => `${f.pod}/${f.container}`).join(", ")})`]
+      : []),
+    ...activeRules,
+  ];
+  const summary = problems.length
+    ? `${problems.join("; ")}${recommendations.length ? `; recommend ${[...new Set(recommendations.map((r) => r.type))].join(", ")}` : ""}`
     : `No memory problems found in ${podsText}.`;
 
   return {

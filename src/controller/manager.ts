@@ -9,6 +9,7 @@ import { WorkQueue } from "../kube/workqueue.js";
 import { controllerMetrics, type ControllerMetrics } from "./metrics.js";
 import { Reconciler, slimInspection } from "./reconciler.js";
 import { Schedules } from "./schedules.js";
+import { AgentClient } from "./agents.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -16,6 +17,8 @@ export interface ManagerOptions {
   instance: string;
   workers: number;
   metrics?: ControllerMetrics;
+  /** where the node agents' API is reached with this token; absent: pod-status rules only */
+  agents?: { tokenFile: string; namespace: string; port: number; timeoutMs: number };
 }
 
 /**
@@ -50,6 +53,7 @@ export class Manager {
       schedules: this.schedules,
       metrics: this.metrics,
       log,
+      ...(opts.agents ? { agents: new AgentClient({ ...opts.agents, log, metrics: this.metrics }) } : {}),
     });
 
     this.inspections.on((event, mi, old) => {

@@ -11,7 +11,10 @@ import type { EventRecorder, ObjectRef } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
 import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
-import { inspect } from "./inspect.js";
+import { inspect, type CgroupInput } from "./inspect.js";
+import type { AgentClient } from "./agents.js";
+import { analyzePodCgroups } from "./cgroup-findings.js";
+import { podWorkload } from "./targets.js";
 import type { ControllerMetrics } from "./metrics.js";
 import { scheduleProblem, type Schedules } from "./schedules.js";
 import { resolveTarget, TargetNotFoundError } from "./targets.js";
@@ -29,6 +32,8 @@ export interface ReconcilerDeps {
   schedules: Schedules;
   metrics: ControllerMetrics;
   log: Logger;
+  /** the node agents; without it only the pod-status rules run */
+  agents?: AgentClient;
   now?: () => Date;
 }
 
@@ -146,7 +151,21 @@ export class Reconciler {
       return requeue;
     }
 
-    const result = inspect({ generation, spec, previous, target, now });
+    let cgroups: CgroupInput | undefined;
+    if (this.d.agents && target.pods.length && (spec.rules.leak.enabled || spec.rules.throttle.enabled)) {
+      const data = await this.d.agents.collect(target.pods, this.d.pods.list());
+      cgroups = {
+        podsWithData: new Set(data.byPod.keys()),
+        unavailable: data.unavailable,
+        analyses: target.pods.flatMap((pod) => {
+          const entries = data.byPod.get(pod.metadata.uid);
+          return entries
+            ? analyzePodCgroups(pod, entries, spec, target.workload ?? podWorkload(pod), now.getTime() / 1000)
+            : [];
+        }),
+      };
+    }
+    const result = inspect({ generation, spec, previous, target, now, cgroups });
     await this.writeStatus(mi, result.status);
 
     const regarding = this.ref(mi);

@@ -51,6 +51,7 @@ export interface Pod extends KubeObject {
     reason?: string;
     message?: string;
     qosClass?: string;
+    podIP?: string;
     containerStatuses?: ContainerStatus[];
   };
 }
@@ -117,6 +118,7 @@ export function slimPod(raw: Raw): Pod {
       reason: status.reason,
       message: status.message,
       qosClass: status.qosClass,
+      podIP: status.podIP,
       containerStatuses: status.containerStatuses?.map((c) => ({
         name: c.name,
         containerID: c.containerID,

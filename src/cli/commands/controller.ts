@@ -5,6 +5,7 @@ import { KubeClient, loadKubeConfig } from "../../kube/client.js";
 import { parseListen, startHealthServer } from "../../kube/health.js";
 import { LEADER_DEFAULTS, LeaderElector } from "../../kube/leader.js";
 import { createLogger } from "../../log.js";
+import { parseDuration } from "../../api/duration.js";
 import { UsageError, type Command } from "../command.js";
 
 export const controllerCommand: Command = async (argv) => {
@@ -17,6 +18,11 @@ export const controllerCommand: Command = async (argv) => {
       "lease-namespace": { type: "string", default: process.env.POD_NAMESPACE ?? "memlens-system" },
       "lease-name": { type: "string", default: "memlens-controller" },
       workers: { type: "string", default: "4" },
+      "agent-namespace": { type: "string", default: process.env.POD_NAMESPACE ?? "memlens-system" },
+      "agent-port": { type: "string", default: "9137" },
+      "agent-timeout": { type: "string", default: "5s" },
+      "agent-token-file": { type: "string", default: "/var/run/secrets/kubernetes.io/serviceaccount/token" },
+      "no-agents": { type: "boolean", default: false },
     },
   });
   const workers = Number(values.workers);
@@ -31,7 +37,20 @@ export const controllerCommand: Command = async (argv) => {
   const log = createLogger("controller");
   const identity = process.env.POD_NAME ?? `${hostname()}_${process.pid}`;
   const client = new KubeClient(loadKubeConfig());
-  const manager = new Manager({ client, log, instance: identity, workers });
+  const agentTimeoutMs = parseDuration(values["agent-timeout"]);
+  const agentPort = Number(values["agent-port"]);
+  if (agentTimeoutMs === undefined) throw new UsageError("--agent-timeout wants a duration such as 5s");
+  if (!Number.isInteger(agentPort) || agentPort < 1 || agentPort > 65535)
+    throw new UsageError("--agent-port wants a port number");
+  const agents = values["no-agents"]
+    ? undefined
+    : {
+        tokenFile: values["agent-token-file"],
+        namespace: values["agent-namespace"],
+        port: agentPort,
+        timeoutMs: agentTimeoutMs,
+      };
+  const manager = new Manager({ client, log, instance: identity, workers, ...(agents ? { agents } : {}) });
   const health = await startHealthServer({
     ...listen,
     ready: () => manager.synced,

@@ -11,10 +11,21 @@ const workload = { kind: "Deployment", name: "hog", namespace: "rec" };
 const target = (pods: Pod[]): ResolvedTarget => ({ description: "Deployment/hog", workload, pods });
 const T0 = Date.parse("2026-11-26T14:52:20Z");
 
+/** JSON as the apiserver returns a custom resource: object keys sorted (Go maps). */
+const throughApiserver = <T>(v: T): T =>
+  JSON.parse(
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+        : x,
+    ),
+  ) as T;
+
 /** Runs a pass per pod update, carrying the status as the controller does (through the API). */
 function replay(updates: Pod[], name: string, opts: { repeatEach?: number; restartAt?: number } = {}) {
   let status: MemoryInspectionStatus = {};
   let warnings = 0;
+  let recommendationEvents = 0;
   updates
     .filter((p) => p.metadata.name.startsWith(name))
     .forEach((pod, i) => {
@@ -28,11 +39,12 @@ function replay(updates: Pod[], name: string, opts: { repeatEach?: number; resta
           target: target([pod]),
           now: new Date(T0 + i * 1000),
         });
-        status = res.status;
+        status = throughApiserver(res.status);
         warnings += res.happened.length;
+        recommendationEvents += res.newRecommendations.length;
       }
     });
-  return { status, warnings };
+  return { status, warnings, recommendationEvents };
 }
 
 describe("inspect: OOM kills from real kubelet pod status", () => {
@@ -77,6 +89,10 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     expect(rec?.suggested.limits?.memory).to.equal("164Mi");
     expect(rec?.suggested.requests?.memory, "a Guaranteed pod stays Guaranteed").to.equal("164Mi");
     expect(rec?.patch).to.match(/spec:\n {2}template:\n {4}spec:\n {6}containers:\n {6}- name: hog/);
+  });
+
+  it("announces the recommendation once while its numbers stay the same", () => {
+    expect(replay(updates, "hog", { repeatEach: 2 }).recommendationEvents).to.equal(1);
   });
 
   it("a finding's message is one sentence with the numbers", () => {

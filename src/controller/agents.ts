@@ -1,0 +1,132 @@
+import { readFile } from "node:fs/promises";
+import { request } from "node:https";
+import type { Logger } from "pino";
+import type { ContainerEntry, ContainersResponse } from "../agent/api.js";
+import type { Pod } from "../kube/pod.js";
+import { errMessage } from "../kube/informer.js";
+import type { ControllerMetrics } from "./metrics.js";
+
+export const AGENT_PORT = 9137;
+export const AGENT_LABEL = "app.kubernetes.io/name=memlens-agent";
+
+export interface AgentClientOptions {
+  /** the ServiceAccount token the agents check (re-read: kubelet rotates it) */
+  tokenFile: string;
+  namespace: string;
+  timeoutMs: number;
+  port: number;
+  log: Logger;
+  metrics: ControllerMetrics;
+}
+
+/** What the agents said about a set of pods in one pass: cgroups per pod, and the nodes that did not answer. */
+export interface AgentData {
+  byPod: Map<string, ContainerEntry[]>;
+  unavailable: { node: string; reason: string }[];
+}
+
+/**
+ * Asks the agent on each node that hosts a target pod for those pods' cgroup history. The
+ * agent is found as the memlens-agent pod on that node (from the pod cache), reached on its pod
+ * IP. Nodes are asked side by side, each with a timeout: one slow or dead agent never holds the
+ * pass up, and within a pass a node that failed once is not asked again.
+ */
+export class AgentClient {
+  private token?: { value: string; readAt: number };
+
+  constructor(private readonly opts: AgentClientOptions) {}
+
+  private async bearer(): Promise<string> {
+    if (!this.token || Date.now() - this.token.readAt > 60_000) {
+      this.token = { value: (await readFile(this.opts.tokenFile, "utf8")).trim(), readAt: Date.now() };
+    }
+    return this.token.value;
+  }
+
+  agentOn(node: string, pods: Pod[]): Pod | undefined {
+    return pods.find(
+      (p) =>
+        p.spec.nodeName === node &&
+        p.metadata.namespace === this.opts.namespace &&
+        p.metadata.labels?.["app.kubernetes.io/name"] === "memlens-agent" &&
+        p.status.phase === "Running" &&
+        !p.metadata.deletionTimestamp,
+    );
+  }
+
+  async collect(targets: Pod[], agentPods: Pod[]): Promise<AgentData> {
+    const byPod = new Map<string, ContainerEntry[]>();
+    const unavailable: AgentData["unavailable"] = [];
+    const byNode = new Map<string, Pod[]>();
+    for (const p of targets) {
+      if (!p.spec.nodeName) continue;
+      byNode.set(p.spec.nodeName, [...(byNode.get(p.spec.nodeName) ?? []), p]);
+    }
+    await Promise.all(
+      [...byNode].map(async ([node, pods]) => {
+        const agent = this.agentOn(node, agentPods);
+        if (!agent?.status.podIP) {
+          unavailable.push({ node, reason: `no running memlens agent on node ${node}` });
+          return;
+        }
+        for (const pod of pods) {
+          const end = this.opts.metrics.agentRequests.startTimer({ node });
+          try {
+            const res = await this.get(agent.status.podIP, `/v1/containers?podUID=${pod.metadata.uid}`);
+            byPod.set(pod.metadata.uid, res.containers);
+            end({ result: "ok" });
+          } catch (err) {
+            end({ result: "error" });
+            this.opts.metrics.agentErrors.inc({ node });
+            unavailable.push({
+              node,
+              reason: `the memlens agent on node ${node} did not answer: ${errMessage(err)}`,
+            });
+            this.opts.log.warn(
+              { node, agent: agent.metadata.name, err: errMessage(err) },
+              "agent request failed",
+            );
+            return; // the rest of this node's pods would fail the same way
+          }
+        }
+      }),
+    );
+    return { byPod, unavailable };
+  }
+
+  private async get(host: string, path: string): Promise<ContainersResponse> {
+    const token = await this.bearer();
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host,
+          port: this.opts.port,
+          path,
+          headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+          // the agent's serving certificate is self-signed unless one is mounted; its identity is
+          // the pod IP the apiserver reports for the memlens-agent pod on that node
+          rejectUnauthorized: false,
+          timeout: this.opts.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const body = Buffer.concat(chunks).toString("utf8");
+            if (res.statusCode !== 200)
+              return reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 200).trim()}`));
+            try {
+              resolve(JSON.parse(body) as ContainersResponse);
+            } catch {
+              reject(new Error("the answer is not JSON"));
+            }
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`no answer in ${this.opts.timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import type { ContainerEntry } from "../agent/api.js";
+import type { HistoryJSON } from "../agent/history.js";
+import { analyzeContainer } from "../analysis/analyze.js";
+import type { RuleFinding } from "../analysis/finding.js";
+import type { ThresholdOverrides } from "../analysis/thresholds.js";
+import type { WorkloadRef } from "../analysis/recommend.js";
+import type { EffectiveSpec } from "../api/defaults.js";
+import type { Recommendation } from "../api/memoryinspection.js";
+import { parseQuantity } from "../api/quantity.js";
+import type { MemorySample } from "../cgroup/sample.js";
+import type { Pod } from "../kube/pod.js";
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? undefined : v);
+
+/** An agent's history columns back into samples for the rules (the same rules `memlens analyze` runs). */
+export function samplesFromHistory(h: HistoryJSON, version: "v1" | "v2"): MemorySample[] {
+  const out: MemorySample[] = [];
+  for (let i = 0; i < h.t.length; i++) {
+    const at = (k: keyof HistoryJSON) => num((h[k] as (number | null)[] | undefined)?.[i]);
+    const stat: Record<string, number> = {};
+    for (const k of [
+      "anon",
+      "file",
+      "shmem",
+      "active_file",
+      "inactive_file",
+      "sock",
+      "slab_unreclaimable",
+    ] as const) {
+      const v = at(k);
+      if (v !== undefined) stat[k] = v;
+    }
+    const some = at("psi_some_total");
+    const full = at("psi_full_total");
+    const oomKill = at("oom_kill");
+    out.push({
+      t: h.t[i]!,
+      version,
+      usage: at("usage"),
+      // the agent writes null both for "no limit" and "not read"; without a limit file there is no limit
+      limit: h.limit?.[i] ?? null,
+      high: version === "v2" ? (h.high?.[i] ?? null) : undefined,
+      peak: at("peak"),
+      failcnt: at("failcnt"),
+      procs: at("procs"),
+      ...(version === "v2"
+        ? {
+            events: {
+              high: at("events_high") ?? 0,
+              max: at("events_max") ?? 0,
+              oom: at("events_oom") ?? 0,
+              oom_kill: oomKill ?? 0,
+            },
+          }
+        : { oomKill }),
+      ...(Object.keys(stat).length ? { stat } : {}),
+      ...(some !== undefined && full !== undefined
+        ? {
+            pressure: {
+              some: { avg10: 0, avg60: 0, avg300: 0, total: some },
+              full: { avg10: 0, avg60: 0, avg300: 0, total: full },
+            },
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+function thresholds(spec: EffectiveSpec): ThresholdOverrides {
+  const r = spec.rules;
+  return {
+    leak: {
+      minObservationMs: r.leak.minObservationMs,
+      minGrowthPerHour: r.leak.minGrowthPerHour,
+      minFit: r.leak.minFit,
+    },
+    throttle: { minStallPercent: r.throttle.minStallPercent, qosFactor: r.throttle.qosFactor },
+  };
+}
+
+/** Rules decided from pod status (OOMKilled, counted by restarts) are not taken again from cgroup data. */
+const FROM_POD_STATUS = new Set(["OOMKilled"]);
+
+export interface ContainerAnalysis {
+  pod: Pod;
+  container: string;
+  findings: RuleFinding[];
+  recommendations: Recommendation[];
+}
+
+/**
+ * The cgroup rules for each container of a pod, over the window: every instance of a container
+ * (one cgroup per restart) joined in time order, so a restart is a segment boundary within one
+ * history rather than a new container.
+ */
+export function analyzePodCgroups(
+  pod: Pod,
+  entries: ContainerEntry[],
+  spec: EffectiveSpec,
+  workload: WorkloadRef,
+  nowS: number,
+): ContainerAnalysis[] {
+  const out: ContainerAnalysis[] = [];
+  const since = nowS - spec.windowMs / 1000;
+  for (const c of pod.spec.containers) {
+    if (spec.spec.containers?.length && !spec.spec.containers.includes(c.name)) continue;
+    const instances = entries.filter((e) => e.kind === "container" && e.container === c.name);
+    if (!instances.length) continue;
+    const samples = instances
+      .flatMap((e) => samplesFromHistory(e.history, e.cgroupVersion))
+      .filter((s) => s.t >= since)
+      .sort((a, b) => a.t - b.t);
+    if (!samples.length) continue;
+    const requests = parseQuantity(c.resources?.requests?.memory);
+    const limits = parseQuantity(c.resources?.limits?.memory);
+    const analysis = analyzeContainer({
+      samples,
+      ...(requests !== undefined ? { requests } : {}),
+      ...(limits !== undefined ? { limits } : {}),
+      thresholds: thresholds(spec),
+      workload,
+      container: c.name,
+      pod: pod.metadata.name,
+    });
+    out.push({
+      pod,
+      container: c.name,
+      findings: analysis.findings.filter((f) => !FROM_POD_STATUS.has(f.rule)),
+      recommendations: analysis.recommendations.filter((r) => r.type !== "RaiseMemoryLimit"),
+    });
+  }
+  return out;
+}
