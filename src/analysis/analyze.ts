@@ -1,8 +1,10 @@
 import type { Recommendation } from "../api/memoryinspection.js";
 import type { MemorySample } from "../cgroup/sample.js";
 import { RULE, type RuleFinding } from "./finding.js";
+import { kernelMemoryFindings } from "./kernel-memory.js";
 import { leakFindings } from "./leak.js";
 import { findOomKills, oomFindings } from "./oom-cgroup.js";
+import { pageCacheOnlyFindings } from "./page-cache.js";
 import { pressureFindings } from "./pressure.js";
 import {
   fixLeak,
@@ -14,6 +16,7 @@ import {
 import { lastKnown, maxKnown, toSeries, type Series } from "./series.js";
 import { resolveThresholds, type ThresholdOverrides } from "./thresholds.js";
 import { throttleFindings } from "./throttle.js";
+import { tmpfsFindings, type MemoryVolume } from "./tmpfs.js";
 
 /** Where patches go when the workload is not known (offline analysis of a recording). */
 export const PLACEHOLDER_WORKLOAD: WorkloadRef = {
@@ -33,6 +36,13 @@ export interface AnalyzeInput {
   workload?: WorkloadRef;
   container?: string;
   pod?: string;
+  /**
+   * the pod's emptyDir volumes `{name, medium, sizeLimit}` (podVolumes(pod.spec.volumes)):
+   * TmpfsGrowth names the memory-backed ones and patches their sizeLimit
+   */
+  volumes?: readonly MemoryVolume[];
+  /** "pod" when the samples are the pod-level cgroup's (shmem of a pod's volumes is charged there) */
+  scope?: "container" | "pod";
 }
 
 export interface Analysis {
@@ -59,8 +69,18 @@ export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = 
   const leak = leakFindings(s, kills, th, limit);
   const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit });
   const pressure = pressureFindings(s, th.pressure, limit);
-  const findings = [...oom, ...leak, ...throttle, ...pressure];
-  return { findings, recommendations: recommend(s, input, findings, limit) };
+  const tmpfs = tmpfsFindings(s, kills, th, limit, {
+    workload: input.workload ?? PLACEHOLDER_WORKLOAD,
+    container: input.container ?? PLACEHOLDER_CONTAINER,
+    ...(input.pod ? { pod: input.pod } : {}),
+    ...(input.requests !== undefined ? { request: input.requests } : {}),
+    ...(input.volumes ? { volumes: input.volumes } : {}),
+    ...(input.scope ? { scope: input.scope } : {}),
+  });
+  const kernel = kernelMemoryFindings(s, kills, th);
+  const found = [...oom, ...leak, ...throttle, ...pressure, ...tmpfs.findings, ...kernel];
+  const findings = [...found, ...pageCacheOnlyFindings(s, kills, th, limit, found)];
+  return { findings, recommendations: [...recommend(s, input, findings, limit), ...tmpfs.recommendations] };
 }
 
 function recommend(s: Series, input: Omit<AnalyzeInput, "samples">, findings: RuleFinding[], limit: number) {

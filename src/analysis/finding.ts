@@ -7,6 +7,14 @@ export const RULE = {
   memoryLeak: "MemoryLeak",
   memoryThrottled: "MemoryThrottled",
   memoryPressure: "MemoryPressure",
+  /** memory grows as files in memory (tmpfs, emptyDir medium Memory, /dev/shm) */
+  tmpfsGrowth: "TmpfsGrowth",
+  /** kernel memory (slab, socket buffers) grows while anonymous memory is flat */
+  kernelMemoryGrowth: "KernelMemoryGrowth",
+  /** near the limit, but with reclaimable page cache: not a leak, not an OOM risk (Info) */
+  pageCacheOnly: "PageCacheOnly",
+  /** the kubelet evicted the pod under node memory pressure (from pod status) */
+  evicted: "Evicted",
 } as const;
 export type RuleName = (typeof RULE)[keyof typeof RULE];
 

@@ -1,11 +1,20 @@
 import { formatDuration } from "../api/duration.js";
 import { formatBytes } from "../api/quantity.js";
+import { withGrowthByKind } from "./attribution.js";
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { PAGE_SIZE } from "./memory-qos.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
 import { counterDelta, lastKnown, type Series } from "./series.js";
-import { groupedFit, inliers, makePoints, risingFraction, theilSen, windowMinima } from "./stats.js";
+import {
+  cycleLength,
+  groupedFit,
+  inliers,
+  makePoints,
+  risingFraction,
+  theilSen,
+  windowMinima,
+} from "./stats.js";
 import type { Thresholds } from "./thresholds.js";
 
 const HOUR = 3600;
@@ -13,6 +22,8 @@ const HOUR = 3600;
 const STALL_SHARE = 0.8;
 /** where the late part of a run begins (share of the run): a warm-up that levels off is flat there */
 const LATE_PART = 2 / 3;
+/** a fall smaller than this is page-granular jitter, not a sawtooth cycle */
+const CYCLE_MIN_SWING = 64 * PAGE_SIZE;
 
 export interface LeakFit {
   /** Theil–Sen slope of the lower envelope, bytes per hour */
@@ -42,7 +53,7 @@ export function leakFindings(s: Series, kills: OomKill[], th: Thresholds, limit:
   const y = s.hasStat ? s.kept : s.usage;
   const fit = fitLeak(s, y, kills, th);
   if (!fit || !isLeak(fit, th.leak)) return [];
-  return [leakFinding(s, y, fit, limit)];
+  return [withGrowthByKind(leakFinding(s, y, fit, limit), s, kills, th)];
 }
 
 export function fitLeak(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds): LeakFit | undefined {
@@ -63,17 +74,17 @@ export function fitLeak(s: Series, y: Float64Array, kills: OomKill[], th: Thresh
   });
   if (growingSpan <= 0) return undefined;
 
-  const windowsOf = (g: Segment) =>
-    Math.max(
-      4,
-      Math.round(
-        (th.leak.envelopeWindows * ((s.t[g.to - 1] as number) - (s.t[g.from] as number))) / growingSpan,
-      ),
-    );
-  const points = makePoints(growing.reduce((n, g) => n + windowsOf(g), 0));
+  // each window at least one sawtooth cycle long, so that every minimum is a trough
+  const windows = growing.map((g) => {
+    const span = (s.t[g.to - 1] as number) - (s.t[g.from] as number);
+    const share = Math.round((th.leak.envelopeWindows * span) / growingSpan);
+    const cycle = cycleLength(s.t, y, g.from, g.to, CYCLE_MIN_SWING);
+    return Math.max(4, Number.isFinite(cycle) ? Math.min(share, Math.floor(span / cycle)) : share);
+  });
+  const points = makePoints(windows.reduce((n, w) => n + w, 0));
   const lateFrom = new Float64Array(growing.length);
   growing.forEach((g, i) => {
-    windowMinima(s.t, y, g.from, g.to, windowsOf(g), i, points);
+    windowMinima(s.t, y, g.from, g.to, windows[i] as number, i, points);
     lateFrom[i] = (s.t[g.from] as number) + LATE_PART * ((s.t[g.to - 1] as number) - (s.t[g.from] as number));
   });
   const slope = theilSen(points);

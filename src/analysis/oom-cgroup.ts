@@ -68,7 +68,7 @@ function kill(s: Series, i: number, count: number, main: boolean, source: OomSou
  * cgroup.procs to look at counts as the main process: the recording ended with the cgroup.
  */
 function killedMain(s: Series, i: number, th: Thresholds["oom"]): boolean {
-  const before = s.usage[i - 1] as number;
+  const before = withoutShmem(s, s.usage, i - 1);
   const procsBefore = s.procs[i - 1] as number;
   const end = Math.min(s.n, i + LOOKAHEAD + 1);
   let procsSeen = false;
@@ -77,10 +77,22 @@ function killedMain(s: Series, i: number, th: Thresholds["oom"]): boolean {
     if (procs === 0) return true;
     const known = !Number.isNaN(procs);
     procsSeen ||= known;
-    const freed = (s.usage[j] as number) < th.collapseRatio * before;
+    // with processes left, what stays must be next to nothing: a parent keeps its own share
+    const freed = withoutShmem(s, s.usage, j) < (known ? th.mainGoneRatio : th.collapseRatio) * before;
     if (freed && (!known || procs < procsBefore)) return true;
   }
   return i === s.n - 1 && !procsSeen;
+}
+
+/**
+ * A reading less the shmem in it: files in tmpfs / a memory-backed volume belong to no process
+ * and stay when the process is killed (on a pod cgroup they stay charged across restarts), so
+ * "memory freed" is judged on the rest. A shmem segment that did go away with the process is
+ * subtracted on both sides and the anon it freed still shows.
+ */
+function withoutShmem(s: Series, col: Float64Array, i: number): number {
+  const shmem = s.shmem[i] as number;
+  return (col[i] as number) - (Number.isNaN(shmem) ? 0 : shmem);
 }
 
 function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
@@ -90,7 +102,8 @@ function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
   // page cache dropped (a deleted file) is no kill: look at what the kernel could not reclaim
   const level = Number.isNaN(s.kept[i]) || Number.isNaN(s.kept[i - 1]) ? s.usage : s.kept;
   const freed =
-    (level[i] as number) < th.collapseRatio * (level[i - 1] as number) && !(procsNow >= procsBefore);
+    withoutShmem(s, level, i) < th.collapseRatio * withoutShmem(s, level, i - 1) &&
+    !(procsNow >= procsBefore);
   if (!gone && !freed) return false;
   const limit = s.limit[i - 1] as number;
   if (!Number.isFinite(limit)) return false;

@@ -171,3 +171,124 @@ export function setRequestsEqualLimits(input: {
     command: patchCommand(input.workload, patch),
   };
 }
+
+/** An emptyDir volume of the pod spec, as the tmpfs rule sees it. */
+export interface VolumeRef {
+  name: string;
+  /** "Memory" for tmpfs; "" or absent for the node's disk */
+  medium?: string;
+  sizeLimit?: string;
+}
+
+/** A strategic-merge patch (YAML) that sets emptyDir volumes of the pod template (merged by name). */
+export function volumesPatch(workload: WorkloadRef, volumes: VolumeRef[]): string {
+  const path = TEMPLATE_PATH[workload.kind] ?? ["spec", "template", "spec"];
+  const lines: string[] = [];
+  path.forEach((p, i) => lines.push(`${"  ".repeat(i)}${p}:`));
+  const ind = "  ".repeat(path.length);
+  lines.push(`${ind}volumes:`);
+  for (const v of volumes) {
+    lines.push(`${ind}- name: ${v.name}`, `${ind}  emptyDir:`);
+    if (v.medium) lines.push(`${ind}    medium: ${v.medium}`);
+    if (v.sizeLimit) lines.push(`${ind}    sizeLimit: ${v.sizeLimit}`);
+    if (!v.medium && !v.sizeLimit) lines[lines.length - 1] += " {}";
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Files in a memory-backed volume fill the memory limit: cap the volume (sizeLimit, so a write
+ * fails with ENOSPC instead of the container being OOM-killed), clean up, or move the files to
+ * the node's disk. The patch sets `sizeLimit` on each memory-backed emptyDir of the pod.
+ */
+export function limitMemoryVolume(input: {
+  workload: WorkloadRef;
+  container: string;
+  pod?: string;
+  limit?: string;
+  request?: string;
+  /** the pod's memory-backed emptyDir volumes (medium: Memory) */
+  volumes: VolumeRef[];
+  /** suggested sizeLimit, bytes (rounded down to whole Mi here) */
+  sizeLimitBytes: number;
+  /** shmem held, bytes */
+  shmemBytes: number;
+  /** the shmem stayed across OOM kills and restarts */
+  survivesRestarts: boolean;
+}): Recommendation {
+  const size = `${Math.max(1, Math.floor(input.sizeLimitBytes / MI))}Mi`;
+  const resources = memoryResources(input.request, input.limit);
+  const named = input.volumes.map((v) => v.name);
+  const patch = named.length
+    ? volumesPatch(
+        input.workload,
+        input.volumes.map((v) => ({ name: v.name, medium: "Memory", sizeLimit: size })),
+      )
+    : "# LimitMemoryVolume: the pod spec has no emptyDir with medium: Memory; the shmem is /dev/shm or the\n" +
+      "# application's own tmpfs / shared memory. Current resources, unchanged:\n" +
+      resourcesPatch(input.workload, input.container, resources);
+  const stays = input.survivesRestarts
+    ? " The files outlive the container: restarts cannot free them, so every restart starts with less room and dies sooner."
+    : "";
+  const which = named.length
+    ? `the memory-backed volume${named.length > 1 ? "s" : ""} ${named.join(", ")}`
+    : "files in memory";
+  return {
+    type: "LimitMemoryVolume",
+    ...(input.pod ? { pod: input.pod } : {}),
+    container: input.container,
+    workload: `${input.workload.kind}/${input.workload.name}`,
+    current: resources,
+    suggested: resources,
+    reason:
+      `${formatBytes(input.shmemBytes)} of ${which} count against the ${input.limit ?? "unset"} memory limit.${stays} ` +
+      (named.length
+        ? `Set sizeLimit: ${size} on ${named.join(", ")} (writes beyond it then fail with "no space left" instead of an OOM kill), `
+        : "Bound what the application writes to /dev/shm or tmpfs, ") +
+      "delete files the application no longer needs, or use a disk-backed emptyDir (no medium) for data that does not have to be in memory.",
+    patch,
+    ...(named.length ? { command: patchCommand(input.workload, patch) } : {}),
+  };
+}
+
+/**
+ * After an eviction for node memory pressure: a memory request that covers the working set the
+ * kubelet saw (rounded up to whole Mi), so the pod is no longer among the first evicted; where
+ * that reaches the limit, requests = limits (Guaranteed QoS, evicted last).
+ */
+export function raiseMemoryRequest(input: {
+  workload: WorkloadRef;
+  container: string;
+  pod?: string;
+  limit?: string;
+  request?: string;
+  /** the container's working set at the eviction, bytes */
+  workingSetBytes: number;
+  qosClass?: string;
+}): Recommendation {
+  const current = memoryResources(input.request, input.limit);
+  const suggestedBytes = Math.ceil(input.workingSetBytes / MI) * MI;
+  const limit = parseQuantity(input.limit);
+  const guaranteed = limit !== undefined && suggestedBytes >= limit;
+  const request = guaranteed ? (input.limit as string) : formatMi(suggestedBytes);
+  const suggested = memoryResources(request, input.limit);
+  const patch = resourcesPatch(input.workload, input.container, suggested);
+  const qos = input.qosClass ? ` (QoS ${input.qosClass})` : "";
+  return {
+    type: guaranteed ? "SetRequestsEqualLimits" : "RaiseMemoryRequest",
+    ...(input.pod ? { pod: input.pod } : {}),
+    container: input.container,
+    workload: `${input.workload.kind}/${input.workload.name}`,
+    current,
+    suggested,
+    reason:
+      `The kubelet evicted the pod under node memory pressure while container ${input.container} used ` +
+      `${formatBytes(input.workingSetBytes)} (working set) against a memory request of ${input.request ?? "0"}${qos}: ` +
+      "pods over their request are evicted first. " +
+      (guaranteed
+        ? `Set the request equal to the ${input.limit} limit: the pod becomes Guaranteed QoS and is evicted last (the scheduler reserves all of it).`
+        : `Raise the request to ${request}, the working set rounded up, so the scheduler reserves it and the pod is no longer over its request.`),
+    patch,
+    command: patchCommand(input.workload, patch),
+  };
+}

@@ -13,7 +13,8 @@ export interface Segment {
  * start is a boundary and not negative growth. A new run begins after: processes gone
  * (cgroup.procs empty; those samples belong to no run), a kill of the main process, a counter
  * that went down (the cgroup was created again), or memory falling to a small fraction of the
- * previous reading (a garbage collector never frees the runtime itself; a restart does).
+ * previous reading (a garbage collector never frees the runtime itself; a restart does) unless
+ * the same processes were seen on both sides of the fall.
  */
 export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds["leak"]): Segment[] {
   const out: Segment[] = [];
@@ -54,10 +55,17 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
   return out;
 }
 
+/**
+ * A container restart keeps its processes out of the cgroup for longer than this: the kubelet
+ * sees the exit on its 1 s relist, then creates and starts the container anew.
+ */
+const RESTART_UNSEEN_S = 1;
+
 function restarted(s: Series, y: Float64Array, a: number, b: number, th: Thresholds["leak"]): boolean {
   const before = y[a] as number;
   const after = y[b] as number;
-  if (after < th.restartRatio * before && before - after >= th.restartMinBytes) return true;
+  if (after < th.restartRatio * before && before - after >= th.restartMinBytes && !processesStayed(s, a, b))
+    return true;
   return (
     wentDown(s.peak, a, b) ||
     wentDown(s.oomKill, a, b) ||
@@ -68,4 +76,14 @@ function restarted(s: Series, y: Float64Array, a: number, b: number, th: Thresho
 
 function wentDown(col: Float64Array, a: number, b: number): boolean {
   return (col[b] as number) < (col[a] as number);
+}
+
+/**
+ * The same processes were there across a fall: as many in both readings, and the readings
+ * too close together for a restart to hide between them. Memory then fell because the
+ * processes freed it (a garbage collector returning a large heap), not because they started anew.
+ */
+function processesStayed(s: Series, a: number, b: number): boolean {
+  const procs = s.procs[a] as number;
+  return procs > 0 && procs === s.procs[b] && (s.t[b] as number) - (s.t[a] as number) <= RESTART_UNSEEN_S;
 }

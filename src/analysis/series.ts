@@ -1,4 +1,5 @@
 import type { MemorySample } from "../cgroup/sample.js";
+import { kernelOf, pageCacheOf } from "./memory-stat.js";
 
 /**
  * A container's history as columns (one typed array per quantity, NaN where the kernel did not
@@ -28,15 +29,26 @@ export interface Series {
   anon: Float64Array;
   /** page cache (memory.stat file) */
   file: Float64Array;
+  /** memory.stat shmem: tmpfs, memory-backed emptyDir, /dev/shm (inside `file`) */
+  shmem: Float64Array;
+  /** reclaimable page cache: active_file + inactive_file (shmem not in it; see memory-stat.ts) */
+  pageCache: Float64Array;
+  inactiveFile: Float64Array;
+  /** kernel memory incl. sock (see memory-stat.ts kernelOf); NaN on v1 */
+  kernel: Float64Array;
+  /** swap used: memory.swap.current (v2), memory.stat swap (v1) */
+  swap: Float64Array;
   /** PSI totals, seconds */
   someTotal: Float64Array;
   fullTotal: Float64Array;
   someAvg10: Float64Array;
   /** true when `kept` came from memory.stat in at least one sample */
   hasStat: boolean;
+  /** the samples the columns were read from (sorted), for rules that need one more memory.stat key */
+  source: readonly MemorySample[];
 }
 
-const COLUMNS = 16;
+const COLUMNS = 21;
 /**
  * One buffer reused by every call: an inspection pass analyses containers one after another,
  * and 16 fresh arrays per container would cost more than the rules themselves. A Series lives
@@ -70,10 +82,16 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
     kept: col(),
     anon: col(),
     file: col(),
+    shmem: col(),
+    pageCache: col(),
+    inactiveFile: col(),
+    kernel: col(),
+    swap: col(),
     someTotal: col(),
     fullTotal: col(),
     someAvg10: col(),
     hasStat: false,
+    source: samples,
   };
   for (let i = 0; i < n; i++) {
     const x = samples[i] as MemorySample;
@@ -111,6 +129,11 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
       s.anon[i] = NaN;
       s.file[i] = stat?.file ?? NaN;
     }
+    s.shmem[i] = stat?.shmem ?? NaN;
+    s.pageCache[i] = stat ? pageCacheOf(stat) : NaN;
+    s.inactiveFile[i] = stat?.inactive_file ?? NaN;
+    s.kernel[i] = stat ? kernelOf(stat) : NaN;
+    s.swap[i] = x.swapCurrent ?? stat?.swap ?? NaN;
     const psi = x.pressure;
     if (psi !== undefined) {
       s.someTotal[i] = psi.some.total;

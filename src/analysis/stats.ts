@@ -220,3 +220,62 @@ export function risingFraction(p: Points): number {
   }
   return steps === 0 ? NaN : rising / steps;
 }
+
+/** share of a run's range a fall (or rise) must span to count as a turn of a cycle */
+const CYCLE_SWING = 0.25;
+
+/**
+ * How long a recurring fall-and-regrow cycle (GC sawtooth, batch jobs) of y over [from, to)
+ * takes, in t units: the troughs are found with a zig-zag whose swing is a quarter of the
+ * run's range, and the cycle is 1.5 × the median gap between them (at most the longest gap),
+ * so that a window that long holds at least one trough. NaN without three troughs: no cycle.
+ * A lower envelope needs windows at least that long; shorter ones sit on the way up.
+ */
+export function cycleLength(t: Float64Array, y: Float64Array, from: number, to: number, floor = 0): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = from; i < to; i++) {
+    const v = y[i] as number;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const swing = Math.max(floor, CYCLE_SWING * (hi - lo));
+  if (!(swing > 0)) return NaN;
+  const troughs: number[] = [];
+  // falling: looking for the bottom of a fall; rising: for the top of a rise
+  let falling = false;
+  let ext = NaN;
+  let extT = NaN;
+  for (let i = from; i < to; i++) {
+    const v = y[i] as number;
+    if (Number.isNaN(v)) continue;
+    if (Number.isNaN(ext)) {
+      ext = v;
+      extT = t[i] as number;
+      continue;
+    }
+    if (falling) {
+      if (v < ext) {
+        ext = v;
+        extT = t[i] as number;
+      } else if (v >= ext + swing) {
+        troughs.push(extT);
+        falling = false;
+        ext = v;
+      }
+    } else if (v > ext) ext = v;
+    else if (v <= ext - swing) {
+      falling = true;
+      ext = v;
+      extT = t[i] as number;
+    }
+  }
+  if (troughs.length < 3) return NaN;
+  const gaps = new Float64Array(troughs.length - 1);
+  let longest = 0;
+  for (let i = 1; i < troughs.length; i++) {
+    gaps[i - 1] = (troughs[i] as number) - (troughs[i - 1] as number);
+    longest = Math.max(longest, gaps[i - 1] as number);
+  }
+  return Math.min(longest, 1.5 * median(gaps, gaps.length));
+}

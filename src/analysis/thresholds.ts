@@ -11,6 +11,12 @@ export const DEFAULT_THRESHOLDS = {
      * it (or the processes are gone): a killed child frees only its own share.
      */
     collapseRatio: 0.5,
+    /**
+     * ...and with processes left after the kill, it took the main process only when what stays
+     * is below this fraction (a pod cgroup's pause process): a parent whose child was killed
+     * goes on holding its own share, however large the child was
+     */
+    mainGoneRatio: 0.2,
     /** v1 inference without oom_kill: usage (or max_usage) this close to the limit counts as "at the limit" */
     atLimitRatio: 0.9,
   },
@@ -51,6 +57,20 @@ export const DEFAULT_THRESHOLDS = {
   pressure: {
     /** PSI "some" stall, percent of wall time while processes run, worth a MemoryPressure finding */
     minStallPercent: 10,
+  },
+  kinds: {
+    /** usage or working set at or above this fraction of the limit is "near the limit" */
+    nearLimitRatio: 0.9,
+    /** TmpfsGrowth: shmem at least this share of usage near the limit (or at an OOM kill) */
+    minShmemShare: 0.25,
+    /** TmpfsGrowth: shmem after a restart at least this share of before: the restart did not free it */
+    shmemKeptRatio: 0.8,
+    /** PageCacheOnly: reclaimable page cache at least this share of usage */
+    minPageCacheShare: 0.3,
+    /** PageCacheOnly: PSI "some" stall below this percent of wall time counts as no reclaim stall */
+    maxStallPercent: 1,
+    /** KernelMemoryGrowth: anonymous growth below this share of the kernel growth counts as flat */
+    flatAnonRatio: 0.25,
   },
 } as const;
 

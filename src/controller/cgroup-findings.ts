@@ -85,6 +85,8 @@ const FROM_POD_STATUS = new Set(["OOMKilled"]);
 export interface ContainerAnalysis {
   pod: Pod;
   container: string;
+  /** the history spans the leak rule's minimum observation: absence of a finding means something */
+  judged: boolean;
   findings: RuleFinding[];
   recommendations: Recommendation[];
 }
@@ -123,9 +125,11 @@ export function analyzePodCgroups(
       container: c.name,
       pod: pod.metadata.name,
     });
+    const spanMs = (samples.at(-1)!.t - samples[0]!.t) * 1000;
     out.push({
       pod,
       container: c.name,
+      judged: spanMs >= spec.rules.leak.minObservationMs,
       findings: analysis.findings.filter((f) => !FROM_POD_STATUS.has(f.rule)),
       recommendations: analysis.recommendations.filter((r) => r.type !== "RaiseMemoryLimit"),
     });

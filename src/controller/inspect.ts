@@ -21,8 +21,7 @@ const EVENT_RULES = new Set(["OOMKilled", "ProcessOOMKilled"]);
 /** What the node agents contributed to this pass. */
 export interface CgroupInput {
   analyses: ContainerAnalysis[];
-  /** pods whose agent answered: their cgroup findings that are not seen now are resolved */
-  podsWithData: Set<string>;
+
   unavailable: { node: string; reason: string }[];
 }
 
@@ -145,11 +144,15 @@ export function inspect(input: InspectionInput): InspectionResult {
       });
     }
   }
-  const podUIDByName = new Map(target.pods.map((p) => [p.metadata.name, p.metadata.uid]));
-  const dataMissing = (f: Finding) => {
-    const uid = podUIDByName.get(f.pod);
-    return uid !== undefined && input.cgroups !== undefined && !input.cgroups.podsWithData.has(uid);
-  };
+  // a cgroup finding not seen now is resolved only where the rules could judge: the agent
+  // answered with enough history (after an agent restart it has little)
+  const judged = new Set(
+    (input.cgroups?.analyses ?? [])
+      .filter((a) => a.judged)
+      .map((a) => `${a.pod.metadata.name}/${a.container}`),
+  );
+  const dataMissing = (f: Finding) =>
+    input.cgroups !== undefined && podByName.has(f.pod) && !judged.has(`${f.pod}/${f.container ?? ""}`);
 
   const merged = mergeFindings(prevFindings, observed, now, {
     // a kill stays a fact for the window; a cgroup finding stays while its agent cannot tell

@@ -155,7 +155,6 @@ export class Reconciler {
     if (this.d.agents && target.pods.length && (spec.rules.leak.enabled || spec.rules.throttle.enabled)) {
       const data = await this.d.agents.collect(target.pods, this.d.pods.list());
       cgroups = {
-        podsWithData: new Set(data.byPod.keys()),
         unavailable: data.unavailable,
         analyses: target.pods.flatMap((pod) => {
           const entries = data.byPod.get(pod.metadata.uid);

@@ -9,3 +9,16 @@ export class SampleTypeError extends Error {
   override readonly name = "SampleTypeError";
   readonly code = "MEMLENS_PROFILE_SAMPLE_TYPE";
 }
+
+/** A heap profile could not be fetched over HTTP(S). The message names the URL and the cause. */
+export class ProfileFetchError extends Error {
+  override readonly name = "ProfileFetchError";
+  readonly code = "MEMLENS_PROFILE_FETCH";
+
+  constructor(
+    message: string,
+    readonly url: string,
+  ) {
+    super(message);
+  }
+}

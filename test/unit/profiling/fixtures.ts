@@ -53,6 +53,25 @@ export const PPROF_CASES: readonly PprofCase[] = [
     base: "base.pb.gz",
     sampleIndex: "alloc_space",
   },
+  // Real profiles of the demo workloads in examples/ (capture-demos.sh): Go net/http/pprof and
+  // Node.js through @datadog/pprof.
+  ...(["catalog", "node"] as const).flatMap((demo): PprofCase[] => [
+    { expected: `${demo}-base.top.txt`, profile: `${demo}-base.pb.gz` },
+    { expected: `${demo}-later.top.txt`, profile: `${demo}-later.pb.gz` },
+    { expected: `${demo}-later.top-cum.txt`, profile: `${demo}-later.pb.gz`, cum: true },
+    { expected: `${demo}-later.diff-base.txt`, profile: `${demo}-later.pb.gz`, base: `${demo}-base.pb.gz` },
+  ]),
+  {
+    expected: "catalog-later.top-alloc_space.txt",
+    profile: "catalog-later.pb.gz",
+    sampleIndex: "alloc_space",
+  },
+  {
+    expected: "catalog-later.diff-base-alloc_space.txt",
+    profile: "catalog-later.pb.gz",
+    base: "catalog-base.pb.gz",
+    sampleIndex: "alloc_space",
+  },
 ];
 
 export function pprofArgs(c: PprofCase): string[] {

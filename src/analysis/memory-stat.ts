@@ -1,0 +1,81 @@
+/**
+ * The per-reading arithmetic behind "what kind of memory" (see attribution.ts for the meaning of
+ * each figure and the kernel documentation it follows). Kept apart from attribution.ts so that
+ * series.ts can use it without an import cycle. `stat` is a memory.stat in v2 key names (v1's
+ * `total_*` keys are renamed by src/cgroup/v1-stat.ts). NaN means "the kernel did not say".
+ */
+
+/** Kernel memory counters of v2 memory.stat, in the order messages list them. */
+export const KERNEL_PARTS = [
+  "slab_unreclaimable",
+  "slab_reclaimable",
+  "sock",
+  "kernel_stack",
+  "pagetables",
+  "sec_pagetables",
+  "percpu",
+  "vmalloc",
+] as const;
+export type KernelPart = (typeof KERNEL_PARTS)[number] | "other_kernel";
+
+/**
+ * Page cache the kernel can reclaim: the file LRU lists, active_file + inactive_file. tmpfs and
+ * shmem pages are swap-backed and live on the anon LRU lists, so they are NOT in these two
+ * (cgroup-v2.rst "memory.stat": "shmem pages are on anon memory management lists"), while the
+ * type-based `file` counter does include them. Without the LRU counters: file - shmem.
+ */
+export function pageCacheOf(stat: Record<string, number>): number {
+  const active = stat.active_file;
+  const inactive = stat.inactive_file;
+  if (active !== undefined || inactive !== undefined) return (active ?? 0) + (inactive ?? 0);
+  if (stat.file === undefined) return NaN;
+  return Math.max(0, stat.file - (stat.shmem ?? 0));
+}
+
+/**
+ * Kernel memory charged to the cgroup: v2 `kernel` (kernel_stack, pagetables, percpu, vmalloc,
+ * slab "in addition to other kernel memory use cases": cgroup-v2.rst "memory.stat") plus
+ * `sock`, which the kernel charges to memory.current but not to the kmem counter
+ * (mem_cgroup_charge_skmem). Kernels before 5.18 print no `kernel`: the sum of the parts shown.
+ * v1's memory.stat holds no kernel memory at all (it lives in memory.kmem.*): NaN.
+ */
+export function kernelOf(stat: Record<string, number>): number {
+  const sock = stat.sock ?? 0;
+  if (stat.kernel !== undefined) return stat.kernel + sock;
+  let sum = 0;
+  let seen = false;
+  for (const k of KERNEL_PARTS) {
+    const v = stat[k];
+    if (v === undefined) continue;
+    sum += v;
+    seen = true;
+  }
+  return seen ? sum : NaN;
+}
+
+/**
+ * The parts of kernelOf that memory.stat names, plus `other_kernel` (v2 `kernel` minus the named
+ * parts inside it: io_uring, pipes, bpf, ...). Empty when there is no kernel memory data (v1).
+ */
+export function kernelPartsOf(stat: Record<string, number>): Partial<Record<KernelPart, number>> {
+  const out: Partial<Record<KernelPart, number>> = {};
+  let inside = 0;
+  for (const k of KERNEL_PARTS) {
+    const v = stat[k];
+    if (v === undefined) continue;
+    out[k] = v;
+    if (k !== "sock") inside += v;
+  }
+  if (stat.kernel !== undefined) out.other_kernel = Math.max(0, stat.kernel - inside);
+  return out;
+}
+
+/**
+ * The kubelet's working set, as cAdvisor computes it (container/libcontainer/handler.go
+ * setMemoryStats): usage minus inactive_file (v1 total_inactive_file, v2 inactive_file), 0 when
+ * inactive_file is larger; usage itself when memory.stat has no inactive_file.
+ */
+export function workingSetOf(usage: number, stat: Record<string, number> | undefined): number {
+  const inactive = stat?.inactive_file ?? 0;
+  return inactive < usage ? usage - inactive : Number.isNaN(usage) ? NaN : 0;
+}

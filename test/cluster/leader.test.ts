@@ -1,0 +1,90 @@
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { condition, deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+
+interface Lease {
+  spec: { holderIdentity?: string; leaseTransitions?: number };
+}
+interface EventList {
+  items: { reason: string; regarding: { name: string }; series?: { count: number } }[];
+}
+
+const lease = () => getJson<Lease>(["-n", "memlens-system", "get", "lease", "memlens-controller"]);
+
+describe("leader election between the two controller replicas", function () {
+  let ns: string;
+  before(async function () {
+    this.timeout(300_000);
+    await deployMemlens();
+    ns = await testNamespace("leader");
+    await kubectl(["-n", ns, "apply", "-f", "-"], readFileSync("examples/stress-oom.yaml", "utf8"));
+    await eventually("OOMKilled=True", 120_000, async () =>
+      condition(await getJson<MI>(["-n", ns, "get", "mi", "hog"]), "OOMKilled")?.status === "True"
+        ? true
+        : undefined,
+    );
+  });
+
+  it("runs two replicas, one of them holding the Lease", async () => {
+    const pods = await getJson<{ items: { metadata: { name: string } }[] }>([
+      "-n",
+      "memlens-system",
+      "get",
+      "pods",
+      "-l",
+      "app.kubernetes.io/name=memlens-controller",
+    ]);
+    expect(pods.items).to.have.length(2);
+    expect(pods.items.map((p) => p.metadata.name)).to.include((await lease()).spec.holderIdentity);
+  });
+
+  it("a standby takes over within the lease duration when the leader's pod is deleted, without double Events", async function () {
+    this.timeout(180_000);
+    const before = await lease();
+    const leader = before.spec.holderIdentity!;
+    // stop the workload, so that any further OOMKilled Event would be a duplicate
+    await kubectl(["-n", ns, "scale", "deployment/hog", "--replicas=0"]);
+    await eventually("hog gone", 60_000, async () =>
+      (await getJson<{ items: unknown[] }>(["-n", ns, "get", "pods", "-l", "app=hog"])).items.length === 0
+        ? true
+        : undefined,
+    );
+    const eventsBefore = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+    const count = (l: EventList) =>
+      l.items.filter((e) => e.reason === "OOMKilled").reduce((s, e) => s + (e.series?.count ?? 1), 0);
+    const start = Date.now();
+    // --wait=false and no grace: the old leader cannot hand the lease over, the standby must take it
+    await kubectl([
+      "-n",
+      "memlens-system",
+      "delete",
+      "pod",
+      leader,
+      "--grace-period=0",
+      "--force",
+      "--wait=false",
+    ]);
+    const next = await eventually("a new leader", 60_000, async () => {
+      const l = await lease();
+      return l.spec.holderIdentity && l.spec.holderIdentity !== leader ? l : undefined;
+    });
+    const tookMs = Date.now() - start;
+    expect(tookMs, "takeover time").to.be.below(15_000 + 2_000 + 5_000);
+    expect(next.spec.leaseTransitions).to.be.greaterThan(before.spec.leaseTransitions ?? 0);
+    // the new leader reconciles: wait for a fresh inspection, then compare Events
+    const t0 = (await getJson<{ status: { lastInspectionTime: string } }>(["-n", ns, "get", "mi", "hog"]))
+      .status.lastInspectionTime;
+    await eventually("an inspection by the new leader", 90_000, async () => {
+      const t = (await getJson<{ status: { lastInspectionTime: string } }>(["-n", ns, "get", "mi", "hog"]))
+        .status.lastInspectionTime;
+      return t !== t0 ? true : undefined;
+    });
+    expect(count(await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]))).to.equal(
+      count(eventsBefore),
+    );
+  });
+
+  after(async () => {
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+});

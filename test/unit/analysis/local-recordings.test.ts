@@ -1,0 +1,138 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { analyzeContainer, type Analysis } from "../../../src/analysis/analyze.js";
+import type { RuleFinding } from "../../../src/analysis/finding.js";
+import { parseTrace, traceToSamples } from "../../../src/cgroup/trace.js";
+
+// Recordings made with `memlens agent record` on this machine's real kernel (cgroup v1) by
+// test/fixtures/cgroup-traces/record.sh; README.md there says what ran in each.
+const MI = 2 ** 20;
+const DIR = resolve(process.cwd(), "test/fixtures/cgroup-traces");
+const path = (scenario: string) => resolve(DIR, `local-${scenario}.jsonl`);
+const samplesOf = (scenario: string) => traceToSamples(parseTrace(readFileSync(path(scenario), "utf8")));
+// the recordings last 20–90 s: judge a leak after 10 s, as `--min-observation 10s` does
+const analyse = (scenario: string): Analysis =>
+  analyzeContainer({ samples: samplesOf(scenario), thresholds: { leak: { minObservationMs: 10_000 } } });
+const rules = (a: Analysis) => a.findings.map((f) => f.rule);
+const finding = (a: Analysis, rule: string): RuleFinding | undefined =>
+  a.findings.find((f) => f.rule === rule);
+/** none of `unwanted` among the rules found */
+const noneOf = (found: string[], unwanted: string[], what?: string) =>
+  expect(
+    found.filter((r) => unwanted.includes(r)),
+    what,
+  ).to.deep.equal([]);
+const mibPerHour = (f: RuleFinding | undefined) => Number(f?.evidence.growthBytesPerHour) / MI;
+
+describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)", () => {
+  describe("no MemoryLeak", () => {
+    const cases: [string, string][] = [
+      ["page-cache", "page cache growing 4 MiB/s to 200 MiB over a flat heap"],
+      ["warmup-plateau", "80 MiB allocated in 4 s, then held"],
+      ["sawtooth-flat", "a GC-like sawtooth of 40 MiB every ~6 s returning all of it (munmap)"],
+      ["steady", "30 MiB held"],
+      ["child-oom", "a child OOM-killed three times while its parent holds 20 MiB"],
+      ["main-oom", "the only process OOM-killed"],
+    ];
+    for (const [scenario, what] of cases) {
+      it(`local-${scenario}: ${what}`, () => {
+        expect(rules(analyse(scenario))).not.to.include("MemoryLeak");
+      });
+    }
+  });
+
+  describe("MemoryLeak", () => {
+    it("local-slow-leak: 0.5 MiB/s far below a 1 GiB limit, with the time to reach it", () => {
+      const a = analyse("slow-leak");
+      expect(rules(a)).to.include("MemoryLeak");
+      const leak = finding(a, "MemoryLeak");
+      // 0.5 MiB/s = 1800 MiB/h
+      expect(mibPerHour(leak)).to.be.within(1700, 1900);
+      expect(leak?.evidence.r2).to.be.above(0.95);
+      expect(leak?.evidence.limitBytes).to.equal(1024 * MI);
+      // ~45 MiB after 90 s: the rest of the GiB takes ~32 min
+      expect(Number(leak?.evidence.secondsToLimit) / 60).to.be.within(28, 36);
+      expect(leak?.message).to.match(/^Anonymous memory grows .* and will reach the 1\.0 GiB limit in ~3\dm/);
+      expect(a.recommendations.map((r) => r.type)).to.include("FixLeak");
+      noneOf(rules(a), ["OOMKilled", "ProcessOOMKilled"]);
+    });
+
+    it("local-sawtooth-drift: the same sawtooth keeping 3 MiB more every cycle", () => {
+      const leak = finding(analyse("sawtooth-drift"), "MemoryLeak");
+      expect(leak, "MemoryLeak").to.not.equal(undefined);
+      // 3 MiB per ~6.1 s cycle ≈ 1770 MiB/h: the troughs, not the 40 MiB climbs
+      expect(mibPerHour(leak)).to.be.within(1400, 2100);
+      expect(leak?.evidence.runs).to.equal(1);
+    });
+
+    it("with the default 15 min minimum observation, none of them is judged a leak", () => {
+      for (const scenario of ["slow-leak", "sawtooth-drift"])
+        expect(rules(analyzeContainer({ samples: samplesOf(scenario) }))).not.to.include("MemoryLeak");
+    });
+  });
+
+  describe("OOM kills", () => {
+    it("local-child-oom: ProcessOOMKilled for each child, never OOMKilled", () => {
+      const a = analyse("child-oom");
+      expect(rules(a)).not.to.include("OOMKilled");
+      const child = finding(a, "ProcessOOMKilled");
+      expect(child?.count).to.be.within(2, 3);
+      expect(child?.evidence.limitBytes).to.equal(64 * MI);
+      // the parent, its 20 MiB sibling and what it runs next stay
+      expect(Number(child?.evidence.processesAfter)).to.be.above(0);
+      expect(Number(child?.evidence.usageAfterBytes) / MI).to.be.within(18, 30);
+      expect(a.recommendations.map((r) => r.type)).not.to.include("RaiseMemoryLimit");
+    });
+
+    it("local-main-oom: OOMKilled once at the 64 MiB limit, no ProcessOOMKilled", () => {
+      const a = analyse("main-oom");
+      expect(rules(a)).not.to.include("ProcessOOMKilled");
+      const oom = finding(a, "OOMKilled");
+      expect(oom?.count).to.equal(1);
+      expect(oom?.evidence.limitBytes).to.equal(64 * MI);
+      expect(oom?.evidence.processesAfter).to.equal(0);
+      expect(oom?.message).to.match(/OOM-killed once at its 64 MiB memory limit/);
+    });
+
+    it("no OOM finding where nothing was killed", () => {
+      for (const scenario of [
+        "page-cache",
+        "warmup-plateau",
+        "sawtooth-flat",
+        "sawtooth-drift",
+        "steady",
+        "slow-leak",
+      ])
+        noneOf(rules(analyse(scenario)), ["OOMKilled", "ProcessOOMKilled"], scenario);
+    });
+  });
+
+  describe("through the CLI (memlens analyze --format json)", function () {
+    this.timeout(20_000);
+    const MAIN = resolve(process.cwd(), "dist/src/cli/main.js");
+    const cli = (scenario: string) => {
+      const r = spawnSync(
+        process.execPath,
+        [MAIN, "analyze", "--trace", path(scenario), "--min-observation", "10s", "--format", "json"],
+        { encoding: "utf8" },
+      );
+      expect(r.stderr).to.equal("");
+      expect(r.status).to.equal(0);
+      return JSON.parse(r.stdout) as Analysis;
+    };
+
+    it("local-slow-leak: MemoryLeak and FixLeak", () => {
+      const out = cli("slow-leak");
+      expect(rules(out)).to.include("MemoryLeak");
+      expect(out.recommendations.map((r) => r.type)).to.include("FixLeak");
+    });
+
+    it("local-child-oom: ProcessOOMKilled, no OOMKilled, no MemoryLeak", () => {
+      const found = rules(cli("child-oom"));
+      expect(found).to.include("ProcessOOMKilled");
+      noneOf(found, ["OOMKilled", "MemoryLeak"]);
+    });
+  });
+});
