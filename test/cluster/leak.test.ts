@@ -87,15 +87,13 @@ describe("leaks found from the node agent's cgroup history", function () {
 
   it("says AgentUnavailable when the node's agent is gone, and recovers when the DaemonSet brings it back", async function () {
     this.timeout(180_000);
-    await kubectl([
-      "-n",
-      "memlens-system",
-      "delete",
-      "pod",
-      "-l",
-      "app.kubernetes.io/name=memlens-agent",
-      "--wait=false",
-    ]);
+    // keep the agent off the node for a while (a deleted agent pod is back within a second or two)
+    const patch = (type: string, body: string) =>
+      kubectl(["-n", "memlens-system", "patch", "daemonset/memlens-agent", `--type=${type}`, "-p", body]);
+    await patch(
+      "merge",
+      '{"spec":{"template":{"spec":{"nodeSelector":{"memlens.dev/test-no-node":"true"}}}}}',
+    );
     const down = await eventually("Ready=False AgentUnavailable", 60_000, async () => {
       const c = condition(await mi("leaky"), "Ready");
       return c?.reason === "AgentUnavailable" ? c : undefined;
@@ -103,6 +101,7 @@ describe("leaks found from the node agent's cgroup history", function () {
     expect(down.message).to.contain("memlens-node");
     // the pod-status rules still ran and the leak already found is kept, not resolved for lack of data
     expect(condition(await mi("leaky"), "MemoryLeak")?.status).to.equal("True");
+    await patch("json", '[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]');
     await eventually("Ready=True again", 90_000, async () =>
       condition(await mi("leaky"), "Ready")?.status === "True" ? true : undefined,
     );
