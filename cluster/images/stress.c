@@ -6,6 +6,7 @@
  *   anon  (default) heap memory (malloc + memset): what the kernel cannot reclaim
  *   shmem writes files into DIR, which must be memory-backed (tmpfs, emptyDir medium Memory)
  *   file  writes files into DIR on disk and reads them back: page cache, reclaimable
+ * DIR is created (one level) when it does not exist.
  * A line of progress is printed every second. SIGTERM/SIGINT end it with status 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +94,10 @@ int main(int argc, char **argv) {
   if (strcmp(into, "anon") != 0 && strcmp(into, "shmem") != 0 && strcmp(into, "file") != 0) usage();
   if (strcmp(into, "anon") != 0 && path == NULL) {
     fprintf(stderr, "stress: --into %s needs --path DIR\n", into);
+    return 2;
+  }
+  if (path != NULL && mkdir(path, 0755) != 0 && errno != EEXIST) {
+    fprintf(stderr, "stress: cannot create --path %s: %s\n", path, strerror(errno));
     return 2;
   }
   signal(SIGTERM, on_signal);

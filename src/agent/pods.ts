@@ -141,8 +141,13 @@ export interface PodSource {
 
 export class PodIndex implements PodSource {
   private readonly pods = new Map<string, AgentPod>();
+  /**
+   * A status names only the current and the previous instance of a container: IDs seen in
+   * earlier updates are kept, so older instances (their cgroups linger) are not taken for the sandbox.
+   */
   set(pod: AgentPod): void {
-    this.pods.set(pod.metadata.uid, pod);
+    const known = this.pods.get(pod.metadata.uid)?.ids;
+    this.pods.set(pod.metadata.uid, known ? { ...pod, ids: { ...known, ...pod.ids } } : pod);
   }
   delete(pod: AgentPod): void {
     this.pods.delete(pod.metadata.uid);

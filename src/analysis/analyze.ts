@@ -43,6 +43,8 @@ export interface AnalyzeInput {
   volumes?: readonly MemoryVolume[];
   /** "pod" when the samples are the pod-level cgroup's (shmem of a pod's volumes is charged there) */
   scope?: "container" | "pod";
+  /** OOM kills of the container the kubelet reported in pod status (the controller knows them) */
+  statusKills?: number;
 }
 
 export interface Analysis {
@@ -76,6 +78,7 @@ export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = 
     ...(input.requests !== undefined ? { request: input.requests } : {}),
     ...(input.volumes ? { volumes: input.volumes } : {}),
     ...(input.scope ? { scope: input.scope } : {}),
+    ...(input.statusKills ? { statusKills: input.statusKills } : {}),
   });
   const kernel = kernelMemoryFindings(s, kills, th);
   const found = [...oom, ...leak, ...throttle, ...pressure, ...tmpfs.findings, ...kernel];

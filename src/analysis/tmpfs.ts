@@ -43,6 +43,11 @@ export interface TmpfsInput {
   container: string;
   pod?: string;
   request?: number;
+  /**
+   * OOM kills of the container the kubelet reported (pod status): on a v1 pod cgroup a poller
+   * rarely sees the kill itself, but the restarts are certain
+   */
+  statusKills?: number;
 }
 
 export interface TmpfsResult {
@@ -82,7 +87,8 @@ export function tmpfsFindings(
   for (let i = 0; i < s.n; i++) {
     const sh = s.shmem[i] as number;
     if (Number.isNaN(sh)) continue;
-    if (s.procs[i] !== 0) shmemLast = sh;
+    // a v1 pod cgroup holds no process itself (they are in its container cgroups)
+    if (input.scope === "pod" || s.procs[i] !== 0) shmemLast = sh;
     shmemMax = Math.max(shmemMax, sh);
     const usage = s.usage[i] as number;
     if (
@@ -96,17 +102,26 @@ export function tmpfsFindings(
 
   // the shmem a main-process kill found, and what was left when the container ran again
   const main = kills.filter((x) => x.main);
-  const killCount = main.reduce((n, x) => n + x.count, 0);
+  const statusKills = input.statusKills ?? 0;
+  const killCount = Math.max(
+    main.reduce((n, x) => n + x.count, 0),
+    statusKills,
+  );
   const checks = main.map((x) => shmemAcross(s, x)).filter((c) => c !== undefined);
+  // the kubelet counted the kills; the files are still there now that the container runs again
+  const lastUsage = lastKnown(s.usage);
+  const heldAfterRestarts =
+    statusKills >= 2 && shmemLast >= th.leak.minGrowthBytes && shmemLast >= k.minShmemShare * lastUsage;
   const survives =
-    killCount >= 2 &&
-    checks.length > 0 &&
-    checks.every(
-      (c) =>
-        c.before >= th.leak.minGrowthBytes &&
-        c.after >= k.shmemKeptRatio * c.before &&
-        c.before >= k.minShmemShare * c.usageBefore,
-    );
+    heldAfterRestarts ||
+    (killCount >= 2 &&
+      checks.length > 0 &&
+      checks.every(
+        (c) =>
+          c.before >= th.leak.minGrowthBytes &&
+          c.after >= k.shmemKeptRatio * c.before &&
+          c.before >= k.minShmemShare * c.usageBefore,
+      ));
   if (!grows && nearIdx < 0 && !survives) return none;
 
   const memVolumes = (input.volumes ?? []).filter((v) => v.medium === "Memory");
@@ -124,11 +139,13 @@ export function tmpfsFindings(
   }
   let restarts = "";
   if (survives) {
-    const last = checks[checks.length - 1] as ShmemAcross;
+    const last = checks[checks.length - 1];
+    const numbers = last
+      ? `${formatBytes(last.before)} at the last kill, ${formatBytes(last.after)} after it`
+      : `${formatBytes(shmemLast)} still held after the last restart`;
     restarts =
       `: the container was OOM-killed ${times(killCount)} and the shmem stayed across the restarts ` +
-      `(${formatBytes(last.before)} at the last kill, ${formatBytes(last.after)} after it), so restarts cannot free it` +
-      " and each run starts with less room";
+      `(${numbers}), so restarts cannot free it and each run starts with less room`;
   }
   const scope =
     input.scope === "pod"

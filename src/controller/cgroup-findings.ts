@@ -9,6 +9,7 @@ import type { Recommendation } from "../api/memoryinspection.js";
 import { parseQuantity } from "../api/quantity.js";
 import type { MemorySample } from "../cgroup/sample.js";
 import type { Pod } from "../kube/pod.js";
+import { podVolumes } from "../analysis/tmpfs.js";
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? undefined : v);
 
@@ -81,6 +82,12 @@ function thresholds(spec: EffectiveSpec): ThresholdOverrides {
 
 /** Rules decided from pod status (OOMKilled, counted by restarts) are not taken again from cgroup data. */
 const FROM_POD_STATUS = new Set(["OOMKilled"]);
+/**
+ * What the pod-level cgroup adds to its containers': memory charged to the pod that outlives a
+ * container (files in memory-backed volumes), and kernel memory.
+ */
+const POD_LEVEL_RULES = new Set(["TmpfsGrowth", "KernelMemoryGrowth"]);
+const POD_LEVEL_RECOMMENDATIONS = new Set(["LimitMemoryVolume"]);
 
 export interface ContainerAnalysis {
   pod: Pod;
@@ -105,14 +112,13 @@ export function analyzePodCgroups(
 ): ContainerAnalysis[] {
   const out: ContainerAnalysis[] = [];
   const since = nowS - spec.windowMs / 1000;
+  const volumes = podVolumes(pod.spec.volumes);
   for (const c of pod.spec.containers) {
     if (spec.spec.containers?.length && !spec.spec.containers.includes(c.name)) continue;
-    const instances = entries.filter((e) => e.kind === "container" && e.container === c.name);
-    if (!instances.length) continue;
-    const samples = instances
-      .flatMap((e) => samplesFromHistory(e.history, e.cgroupVersion))
-      .filter((s) => s.t >= since)
-      .sort((a, b) => a.t - b.t);
+    const samples = windowSamples(
+      entries.filter((e) => e.kind === "container" && e.container === c.name),
+      since,
+    );
     if (!samples.length) continue;
     const requests = parseQuantity(c.resources?.requests?.memory);
     const limits = parseQuantity(c.resources?.limits?.memory);
@@ -124,6 +130,7 @@ export function analyzePodCgroups(
       workload,
       container: c.name,
       pod: pod.metadata.name,
+      volumes,
     });
     const spanMs = (samples.at(-1)!.t - samples[0]!.t) * 1000;
     out.push({
@@ -134,5 +141,42 @@ export function analyzePodCgroups(
       recommendations: analysis.recommendations.filter((r) => r.type !== "RaiseMemoryLimit"),
     });
   }
+  const podSamples = windowSamples(
+    entries.filter((e) => e.kind === "pod"),
+    since,
+  );
+  const main = pod.spec.containers[0]?.name;
+  if (podSamples.length && main) {
+    const analysis = analyzeContainer({
+      samples: podSamples,
+      thresholds: thresholds(spec),
+      workload,
+      container: main,
+      pod: pod.metadata.name,
+      volumes,
+      scope: "pod",
+      statusKills: pod.status.containerStatuses?.find((s) => s.name === main)?.restartCount ?? 0,
+    });
+    const findings = analysis.findings.filter(
+      (f) => POD_LEVEL_RULES.has(f.rule) && !out.some((o) => o.findings.some((x) => x.rule === f.rule)),
+    );
+    if (findings.length) {
+      out.push({
+        pod,
+        container: main,
+        judged: (podSamples.at(-1)!.t - podSamples[0]!.t) * 1000 >= spec.rules.leak.minObservationMs,
+        findings,
+        recommendations: analysis.recommendations.filter((r) => POD_LEVEL_RECOMMENDATIONS.has(r.type)),
+      });
+    }
+  }
   return out;
+}
+
+/** Every instance of a cgroup (one per container restart) joined in time order, within the window. */
+function windowSamples(instances: ContainerEntry[], since: number): MemorySample[] {
+  return instances
+    .flatMap((e) => samplesFromHistory(e.history, e.cgroupVersion))
+    .filter((s) => s.t >= since)
+    .sort((a, b) => a.t - b.t);
 }

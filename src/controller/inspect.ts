@@ -8,6 +8,7 @@ import { ConditionType, Reason, setCondition } from "./conditions.js";
 import { findingKey, mergeFindings, type Observed } from "./findings.js";
 import { podWorkload, type ResolvedTarget } from "./targets.js";
 import type { ContainerAnalysis } from "./cgroup-findings.js";
+import { evictionFindings } from "../analysis/evicted.js";
 
 export const Rule = {
   OOMKilled: "OOMKilled",
@@ -16,7 +17,9 @@ export const Rule = {
 } as const;
 
 /** Rules about what happens (kills): counted per occurrence. The others hold for a while (a leak). */
-const EVENT_RULES = new Set(["OOMKilled", "ProcessOOMKilled"]);
+const EVENT_RULES = new Set(["OOMKilled", "ProcessOOMKilled", "Evicted"]);
+/** Facts read from pod status: they stay true for the window, whether or not the pod is still there. */
+const POD_STATUS_RULES = new Set(["OOMKilled", "Evicted"]);
 
 /** What the node agents contributed to this pass. */
 export interface CgroupInput {
@@ -115,6 +118,26 @@ export function inspect(input: InspectionInput): InspectionResult {
     }
   }
 
+  const evictionRecommendations: Recommendation[] = [];
+  for (const pod of target.pods) {
+    const ev = evictionFindings(pod, undefined, target.workload ?? podWorkload(pod));
+    for (const rf of ev.findings) {
+      const prev = prevByKey.get(
+        findingKey({ rule: rf.rule, pod: pod.metadata.name, container: ev.container }),
+      );
+      observed.push({
+        rule: rf.rule,
+        severity: rf.severity,
+        pod: pod.metadata.name,
+        ...(ev.container ? { container: ev.container } : {}),
+        ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
+        message: rf.message,
+        evidence: rf.evidence,
+        newOccurrences: prev && !prev.resolved ? 0 : 1,
+      });
+    }
+    evictionRecommendations.push(...ev.recommendations);
+  }
   for (const a of input.cgroups?.analyses ?? []) {
     for (const rf of a.findings) {
       const key = findingKey({ rule: rf.rule, pod: a.pod.metadata.name, container: a.container });
@@ -156,11 +179,11 @@ export function inspect(input: InspectionInput): InspectionResult {
 
   const merged = mergeFindings(prevFindings, observed, now, {
     // a kill stays a fact for the window; a cgroup finding stays while its agent cannot tell
-    stillTrue: (f) => (f.rule === Rule.OOMKilled ? withinWindow(f) : dataMissing(f)),
+    stillTrue: (f) => (POD_STATUS_RULES.has(f.rule) ? withinWindow(f) : dataMissing(f)),
     keepResolvedMs: Math.max(windowMs, 24 * 3_600_000),
   });
   const findings = merged.findings.map((f) =>
-    f.rule === Rule.OOMKilled && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
+    POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
   );
   const activeOom = findings.filter((f) => f.rule === Rule.OOMKilled && !f.resolved);
 
@@ -203,6 +226,13 @@ export function inspect(input: InspectionInput): InspectionResult {
       kills: n,
     });
     if (rec) recommendations.push(rec);
+  }
+  if (findings.some((f) => f.rule === "Evicted" && !f.resolved)) {
+    for (const r of evictionRecommendations) {
+      const k = `${r.type}/${r.workload}/${r.container}`;
+      if (!seenRec.has(k)) recommendations.push(r);
+      seenRec.add(k);
+    }
   }
   // changed = another type or other suggested numbers (the apiserver reorders map keys: compare values)
   const recKey = (r: Recommendation) =>

@@ -4,6 +4,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { analyzeContainer, type Analysis } from "../../../src/analysis/analyze.js";
 import type { RuleFinding } from "../../../src/analysis/finding.js";
+import { fitLeak } from "../../../src/analysis/leak.js";
+import { findOomKills } from "../../../src/analysis/oom-cgroup.js";
+import { toSeries } from "../../../src/analysis/series.js";
+import { resolveThresholds } from "../../../src/analysis/thresholds.js";
 import { parseTrace, traceToSamples } from "../../../src/cgroup/trace.js";
 
 // Recordings made with `memlens agent record` on this machine's real kernel (cgroup v1) by
@@ -65,6 +69,14 @@ describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)
       // 3 MiB per ~6.1 s cycle ≈ 1770 MiB/h: the troughs, not the 40 MiB climbs
       expect(mibPerHour(leak)).to.be.within(1400, 2100);
       expect(leak?.evidence.runs).to.equal(1);
+    });
+
+    it("a sawtooth's falls to a sixth of its peak are GC, not restarts: the processes stayed", () => {
+      const th = resolveThresholds({ leak: { minObservationMs: 10_000 } });
+      for (const scenario of ["sawtooth-flat", "sawtooth-drift"]) {
+        const s = toSeries(samplesOf(scenario));
+        expect(fitLeak(s, s.kept, findOomKills(s, th.oom), th)?.runs, scenario).to.equal(1);
+      }
     });
 
     it("with the default 15 min minimum observation, none of them is judged a leak", () => {
