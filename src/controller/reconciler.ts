@@ -15,6 +15,7 @@ import { inspect, type CgroupInput } from "./inspect.js";
 import type { AgentClient } from "./agents.js";
 import { analyzePodCgroups } from "./cgroup-findings.js";
 import { podWorkload } from "./targets.js";
+import { ProfileCollector } from "./profiles.js";
 import type { ControllerMetrics } from "./metrics.js";
 import { scheduleProblem, type Schedules } from "./schedules.js";
 import { resolveTarget, TargetNotFoundError } from "./targets.js";
@@ -62,7 +63,11 @@ export class Reconciler {
   /** status writes not yet seen by the informer: keyed by the resourceVersion they replaced */
   private readonly written = new Map<string, { from: string; obj: MemoryInspection }>();
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  private readonly profiles: ProfileCollector;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.profiles = new ProfileCollector(d.log);
+  }
 
   private current(key: string): MemoryInspection | undefined {
     const cached = this.d.inspections.get(key);
@@ -165,6 +170,7 @@ export class Reconciler {
       };
     }
     const result = inspect({ generation, spec, previous, target, now, cgroups });
+    await this.profiles.enrich(result.status, target.pods, spec, key);
     await this.writeStatus(mi, result.status);
 
     const regarding = this.ref(mi);

@@ -1,7 +1,7 @@
 // A profile minus a baseline, as `go tool pprof -diff_base BASE` builds it: the baseline's
 // samples are negated and merged in, so every aggregate becomes "now minus then".
 import { SampleTypeError } from "./errors.js";
-import type { Profile, ProfileSample } from "./model.js";
+import type { Profile, ProfileSamples } from "./model.js";
 import type { TopRow, TopTable } from "./top.js";
 
 /** Merges `base`, negated and marked as baseline, into `current`. Both must have the same sample types. */
@@ -21,11 +21,29 @@ export function diffProfiles(current: Profile, base: Profile): Profile {
   const baseLocations = base.locations.map((frames) => frames.map((f) => baseFrame[f] ?? f));
 
   const offset = current.locations.length;
-  const baseSamples = base.samples.map((s): ProfileSample => ({
-    locations: s.locations.map((l) => l + offset),
-    values: s.values.map((v) => (v === 0 ? 0 : -v)),
-    base: true,
-  }));
+  const cur = current.samples;
+  const old = base.samples;
+  const types = current.sampleTypes.length;
+  const stackStart = new Int32Array(cur.count + old.count + 1);
+  stackStart.set(cur.stackStart.subarray(0, cur.count));
+  const curStacks = cur.stackStart[cur.count] ?? 0;
+  for (let i = 0; i <= old.count; i++) stackStart[cur.count + i] = curStacks + (old.stackStart[i] ?? 0);
+  const stacks = new Int32Array(curStacks + (old.stackStart[old.count] ?? 0));
+  stacks.set(cur.stacks.subarray(0, curStacks));
+  for (let i = 0; i < stacks.length - curStacks; i++) stacks[curStacks + i] = (old.stacks[i] ?? 0) + offset;
+  const values = new Float64Array((cur.count + old.count) * types);
+  values.set(cur.values.subarray(0, cur.count * types));
+  for (let i = 0; i < old.count * types; i++) {
+    const v = old.values[i] ?? 0;
+    values[cur.count * types + i] = v === 0 ? 0 : -v;
+  }
+  const samples: ProfileSamples = {
+    count: cur.count + old.count,
+    stackStart,
+    stacks,
+    values,
+    baseFrom: cur.count,
+  };
 
   // Header fields combine as pprof's profile.Merge combines them (combineHeaders).
   const times = [current.info.timeNanos, base.info.timeNanos];
@@ -36,7 +54,7 @@ export function diffProfiles(current: Profile, base: Profile): Profile {
     defaultSampleType: ownDefault ? current.defaultSampleType : base.defaultSampleType,
     frameNames,
     locations: [...current.locations, ...baseLocations],
-    samples: [...current.samples, ...baseSamples],
+    samples,
     info: {
       ...current.info,
       comments: [...new Set([...current.info.comments, ...base.info.comments])],

@@ -37,15 +37,15 @@ export function fetchHeapProfile(url: string, opts: FetchProfileOptions): Promis
 
   return new Promise<Uint8Array>((resolve, reject) => {
     let settled = false;
-    // Set once the request object exists; the callbacks below only run after that.
-    let req: http.ClientRequest | undefined;
+    // The request, for finish to cancel: every caller of finish runs after it exists.
+    const request: { current?: http.ClientRequest } = {};
     const finish = (err: string | null, body?: Uint8Array): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       if (err !== null) {
-        req?.destroy();
+        request.current?.destroy();
         reject(new ProfileFetchError(`fetching ${where}: ${err}`, url));
       } else {
         resolve(body ?? new Uint8Array());
@@ -59,51 +59,56 @@ export function fetchHeapProfile(url: string, opts: FetchProfileOptions): Promis
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
     const get = target.protocol === "https:" ? https.get : http.get;
-    req = get(target, { headers: { accept: "application/octet-stream", "user-agent": "memlens" } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400) {
-        res.resume();
-        const location = res.headers.location;
-        const to = location === undefined ? "no Location header" : resolveLocation(location, target);
-        finish(
-          `the server answered ${statusText(res)}, a redirect to ${to}; redirects are not followed ` +
-            "(point the profiling port, path and scheme at the profile itself)",
-        );
-        return;
-      }
-      if (status !== 200) {
-        readSome(res, ERROR_BODY_BYTES, (text) => {
-          const detail = text === "" ? "" : `: ${JSON.stringify(text)}`;
-          finish(`the server answered ${statusText(res)}${detail}`);
-        });
-        return;
-      }
-      const declared = Number(res.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > opts.maxBytes) {
-        finish(`the profile is ${declared} bytes, more than the limit of ${opts.maxBytes}`);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > opts.maxBytes) {
-          finish(`the profile is larger than the limit of ${opts.maxBytes} bytes`);
+    const req = get(
+      target,
+      { headers: { accept: "application/octet-stream", "user-agent": "memlens" } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) {
+          res.resume();
+          const location = res.headers.location;
+          const to = location === undefined ? "no Location header" : resolveLocation(location, target);
+          finish(
+            `the server answered ${statusText(res)}, a redirect to ${to}; redirects are not followed ` +
+              "(point the profiling port, path and scheme at the profile itself)",
+          );
           return;
         }
-        chunks.push(chunk);
-      });
-      res.on("end", () => {
-        if (!res.complete) finish("the connection closed before the whole profile arrived");
-        else finish(null, new Uint8Array(Buffer.concat(chunks, size)));
-      });
-      res.on("error", (err) =>
-        finish(res.complete ? describe(err) : "the connection closed before the whole profile arrived"),
-      );
-      res.on("close", () => {
-        if (!res.complete) finish("the connection closed before the whole profile arrived");
-      });
-    });
+        if (status !== 200) {
+          readSome(res, ERROR_BODY_BYTES, (text) => {
+            const detail = text === "" ? "" : `: ${JSON.stringify(text)}`;
+            finish(`the server answered ${statusText(res)}${detail}`);
+          });
+          return;
+        }
+        const declared = Number(res.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > opts.maxBytes) {
+          finish(`the profile is ${declared} bytes, more than the limit of ${opts.maxBytes}`);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > opts.maxBytes) {
+            finish(`the profile is larger than the limit of ${opts.maxBytes} bytes`);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on("end", () => {
+          if (!res.complete) finish("the connection closed before the whole profile arrived");
+          else finish(null, new Uint8Array(Buffer.concat(chunks, size)));
+        });
+        res.on("error", (err) =>
+          finish(res.complete ? describe(err) : "the connection closed before the whole profile arrived"),
+        );
+        res.on("close", () => {
+          if (!res.complete) finish("the connection closed before the whole profile arrived");
+        });
+      },
+    );
+    request.current = req;
     req.on("error", (err) => finish(describe(err)));
   });
 }

@@ -38,17 +38,19 @@ export function flameTree(
   }
   const make = (): Building => ({ value: 0, delta: 0, kids: new Map() });
   const root = make();
-  for (const sample of p.samples) {
-    const w = sample.values[sampleIndex] ?? 0;
+  const { count, stackStart, stacks, values, baseFrom } = p.samples;
+  const types = p.sampleTypes.length;
+  for (let s = 0; s < count; s++) {
+    const w = values[s * types + sampleIndex] ?? 0;
     if (w === 0) continue;
     // Widths need non-negative values: a baseline only adds to delta.
-    const v = sample.base ? 0 : Math.max(w, 0);
+    const v = s >= baseFrom ? 0 : Math.max(w, 0);
     let node = root;
     node.value += v;
     node.delta += w;
-    const stack = sample.locations;
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const frames = p.locations[stack[i] ?? 0];
+    const first = stackStart[s] ?? 0;
+    for (let i = (stackStart[s + 1] ?? 0) - 1; i >= first; i--) {
+      const frames = p.locations[stacks[i] ?? 0];
       if (!frames) continue;
       for (let j = frames.length - 1; j >= 0; j--) {
         const id = frames[j] ?? 0;

@@ -28,8 +28,10 @@ export function graphWeights(
   profile: Profile,
   sampleIndex: number,
   kept: Uint8Array | null = null,
-  withEdges = false,
+  withEdges: boolean | Uint8Array = false,
 ): GraphWeights {
+  // Edges into only these callees (by frame id) when withEdges is an array: the rest cost nothing.
+  const edgeInto = typeof withEdges === "boolean" ? null : withEdges;
   const frames = profile.frameNames.length;
   const flat = new Float64Array(frames);
   const cum = new Float64Array(frames);
@@ -39,16 +41,18 @@ export function graphWeights(
   const edges: Edge[] = [];
   let epoch = 0;
 
-  for (const sample of profile.samples) {
-    const w = sample.values[sampleIndex] ?? 0;
+  const { count, stackStart, stacks, values } = profile.samples;
+  const types = profile.sampleTypes.length;
+  for (let s = 0; s < count; s++) {
+    const w = values[s * types + sampleIndex] ?? 0;
     if (w === 0) continue;
     epoch++;
     let parent = -1;
     let residual = false;
     // Root to leaf: locations from the last, and each location's lines from its caller inward.
-    const stack = sample.locations;
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const locFrames = profile.locations[stack[i] ?? 0] ?? EMPTY;
+    const first = stackStart[s] ?? 0;
+    for (let i = (stackStart[s + 1] ?? 0) - 1; i >= first; i--) {
+      const locFrames = profile.locations[stacks[i] ?? 0] ?? EMPTY;
       for (let ni = locFrames.length - 1; ni >= 0; ni--) {
         const n = locFrames[ni] ?? 0;
         if (kept !== null && kept[n] === 0) {
@@ -59,7 +63,12 @@ export function graphWeights(
           seen[n] = epoch;
           cum[n] = (cum[n] ?? 0) + w;
         }
-        if (withEdges && parent !== -1 && n !== parent) {
+        if (
+          withEdges !== false &&
+          parent !== -1 &&
+          n !== parent &&
+          (edgeInto === null || edgeInto[n] === 1)
+        ) {
           const key = parent * frames + n;
           let e = edgeMap.get(key);
           if (e === undefined) {
@@ -92,10 +101,12 @@ const EMPTY = new Int32Array(0);
 export function profileTotal(profile: Profile, sampleIndex: number): number {
   let total = 0;
   let baseTotal = 0;
-  for (const s of profile.samples) {
-    const v = Math.abs(s.values[sampleIndex] ?? 0);
+  const { count, values, baseFrom } = profile.samples;
+  const types = profile.sampleTypes.length;
+  for (let s = 0; s < count; s++) {
+    const v = Math.abs(values[s * types + sampleIndex] ?? 0);
     total += v;
-    if (s.base) baseTotal += v;
+    if (s >= baseFrom) baseTotal += v;
   }
   return baseTotal > 0 ? baseTotal : total;
 }

@@ -5,7 +5,8 @@ export { ProfileFetchError, ProfileFormatError, SampleTypeError } from "./errors
 export { fetchHeapProfile, type FetchProfileOptions } from "./fetch.js";
 export { flameGraphSvg, flameTree, type FlameNode, type FlameOptions } from "./flame.js";
 export { formatTopJson, formatTopText } from "./format.js";
-export type { Profile, ProfileInfo, ProfileSample, ValueType } from "./model.js";
+export type { Profile, ProfileInfo, ProfileSamples, ValueType } from "./model.js";
+export { sampleValue } from "./model.js";
 export { resolveSampleIndex } from "./sample-type.js";
 export {
   amount,

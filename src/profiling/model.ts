@@ -1,21 +1,28 @@
 // The in-memory model every profiling operation reads: a pprof profile decoded once and
 // resolved to what pprof's default "functions" granularity needs (frame names, no addresses).
+// Samples are held column-wise in typed arrays: real profiles have hundreds of thousands.
 
 export interface ValueType {
   readonly type: string;
   readonly unit: string;
 }
 
-export interface ProfileSample {
-  /** Indices into Profile.locations, leaf first (profile.proto order). */
-  readonly locations: Int32Array;
-  /** One value per sample type. int64 read as a number: exact up to 2^53. */
-  readonly values: readonly number[];
+export interface ProfileSamples {
+  readonly count: number;
   /**
-   * True on the negated samples of a baseline merged in by diffProfiles: pprof computes
-   * percentages of a diff against the baseline's total (internal/report computeTotal).
+   * Sample i's stack is stacks[stackStart[i] .. stackStart[i + 1]): indices into
+   * Profile.locations, leaf first (profile.proto order). stackStart has count + 1 entries.
    */
-  readonly base: boolean;
+  readonly stackStart: Int32Array;
+  readonly stacks: Int32Array;
+  /** Sample i's value of sample type t is values[i * sampleTypes.length + t]: int64 as a number, exact up to 2^53. */
+  readonly values: Float64Array;
+  /**
+   * Samples from this index on are the negated samples of a baseline merged in by diffProfiles
+   * (pprof computes percentages of a diff against the baseline's total, internal/report
+   * computeTotal); count when there is no baseline.
+   */
+  readonly baseFrom: number;
 }
 
 export interface ProfileInfo {
@@ -39,6 +46,11 @@ export interface Profile {
    * inlined into, which comes last (profile.proto: "the last entry represents the caller").
    */
   readonly locations: readonly Int32Array[];
-  readonly samples: readonly ProfileSample[];
+  readonly samples: ProfileSamples;
   readonly info: ProfileInfo;
+}
+
+/** Sample `sample`'s value of sample type `type`. */
+export function sampleValue(profile: Profile, sample: number, type: number): number {
+  return profile.samples.values[sample * profile.sampleTypes.length + type] ?? 0;
 }

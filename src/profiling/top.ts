@@ -127,7 +127,22 @@ function inlineMarks(
 ): Map<number, "inline" | "partial-inline"> {
   const kept = new Uint8Array(profile.frameNames.length);
   for (const n of nodes) kept[n] = 1;
-  const { edges } = graphWeights(profile, sampleIndex, kept, true);
+  // Only a function that is some location's inlined frame (not its last line) can be marked:
+  // edges into the others need not be counted, and without any such function, no walk at all.
+  const inlinable = new Uint8Array(profile.frameNames.length);
+  let any = false;
+  for (const frames of profile.locations) {
+    for (let i = 0; i < frames.length - 1; i++) {
+      const n = frames[i] ?? 0;
+      if (kept[n] === 1) {
+        inlinable[n] = 1;
+        any = true;
+      }
+    }
+  }
+  const marks = new Map<number, "inline" | "partial-inline">();
+  if (!any) return marks;
+  const { edges } = graphWeights(profile, sampleIndex, kept, inlinable);
   const inlined = new Set<number>();
   const called = new Set<number>();
   for (const e of edges) {
@@ -135,7 +150,6 @@ function inlineMarks(
     if (Math.abs(e.weight) < edgeCutoff) continue;
     (e.inline ? inlined : called).add(e.callee);
   }
-  const marks = new Map<number, "inline" | "partial-inline">();
   for (const n of inlined) marks.set(n, called.has(n) ? "partial-inline" : "inline");
   return marks;
 }

@@ -28,26 +28,28 @@ function walk(data: Uint8Array, start: number, end: number, schema: Schema, wher
   while (i < end) {
     const tagAt = i;
     const tag = readVarint(data, i, end, where);
-    i = tag.next;
-    const field = Math.floor(tag.value / 8);
-    const wire = tag.value % 8;
+    i = varintEnd;
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
     // pprof-format reads a tag as one byte, so a field number above 15 would desynchronise it;
     // profile.proto defines none, so such a field means the input is something else.
     if (field < 1 || field > 15) {
       throw new Error(`${where}: field number ${field} at byte ${tagAt} is not part of profile.proto`);
     }
     if (wire === WIRE_VARINT) {
-      i = readVarint(data, i, end, where).next;
+      readVarint(data, i, end, where);
+      i = varintEnd;
     } else if (wire === WIRE_LEN) {
       const len = readVarint(data, i, end, where);
-      const bodyEnd = len.next + len.value;
+      const bodyStart = varintEnd;
+      const bodyEnd = bodyStart + len;
       if (bodyEnd > end) {
         throw new Error(
-          `${where}: field ${field} at byte ${tagAt} claims ${len.value} bytes but only ${end - len.next} remain (truncated?)`,
+          `${where}: field ${field} at byte ${tagAt} claims ${len} bytes but only ${end - bodyStart} remain (truncated?)`,
         );
       }
       const nested = schema[field];
-      if (nested) walk(data, len.next, bodyEnd, nested, `${where} field ${field}`);
+      if (nested) walk(data, bodyStart, bodyEnd, nested, `${where} field ${field}`);
       i = bodyEnd;
     } else {
       throw new Error(`${where}: unsupported protobuf wire type ${wire} at byte ${tagAt}`);
@@ -55,12 +57,15 @@ function walk(data: Uint8Array, start: number, end: number, schema: Schema, wher
   }
 }
 
-function readVarint(
-  data: Uint8Array,
-  at: number,
-  end: number,
-  where: string,
-): { value: number; next: number } {
+/** Where the varint readVarint read last ends: a module variable, so no object per varint. */
+let varintEnd = 0;
+
+function readVarint(data: Uint8Array, at: number, end: number, where: string): number {
+  const first = data[at] ?? 0;
+  if (first < 0x80 && at < end) {
+    varintEnd = at + 1;
+    return first;
+  }
   let value = 0;
   let scale = 1;
   for (let i = at; i < end && i < at + 10; i++) {
@@ -68,7 +73,10 @@ function readVarint(
     // Multiplication, not shifts: lengths and tags fit in a double, shifts would wrap at 32 bits.
     value += (byte & 0x7f) * scale;
     scale *= 128;
-    if (byte < 0x80) return { value, next: i + 1 };
+    if (byte < 0x80) {
+      varintEnd = i + 1;
+      return value;
+    }
   }
   throw new Error(`${where}: varint at byte ${at} is ${at + 10 <= end ? "longer than 10 bytes" : "cut off"}`);
 }

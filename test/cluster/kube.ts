@@ -1,37 +1,6 @@
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
+import { deployMemlens as deploy, getJson, kubectl } from "../../src/demo/kubectl.js";
 
-const exec = promisify(execFile);
-
-/** kubectl against the local cluster (KUBECONFIG is set by cluster/with-cluster.sh). */
-export async function kubectl(args: string[], stdin?: string): Promise<string> {
-  if (stdin === undefined) {
-    const { stdout } = await exec("kubectl", ["--request-timeout=30s", ...args], { maxBuffer: 64 << 20 });
-    return stdout;
-  }
-  return new Promise((resolve, reject) => {
-    const p = spawn("kubectl", ["--request-timeout=30s", ...args]);
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new KubectlError(err || out, code ?? -1))));
-    p.stdin.end(stdin);
-  });
-}
-
-export class KubectlError extends Error {
-  constructor(
-    readonly output: string,
-    readonly code: number,
-  ) {
-    super(`kubectl failed (${code}): ${output.trim()}`);
-  }
-}
-
-export async function getJson<T>(args: string[]): Promise<T> {
-  return JSON.parse(await kubectl([...args, "-o", "json"])) as T;
-}
+export { getJson, kubectl, KubectlError } from "../../src/demo/kubectl.js";
 
 /** Polls until `check` returns a value (not undefined), or fails with what it last saw. */
 export async function eventually<T>(
@@ -58,20 +27,9 @@ export async function eventually<T>(
 
 let deployed: Promise<void> | undefined;
 
-/** memlens as a user deploys it on the local cluster: `kubectl apply -k config/local`, once per run. */
+/** memlens deployed once per run, shared by the cluster test files. */
 export function deployMemlens(): Promise<void> {
-  deployed ??= (async () => {
-    await kubectl(["apply", "-k", "config/local"]);
-    await kubectl([
-      "-n",
-      "memlens-system",
-      "rollout",
-      "status",
-      "deployment/memlens-controller",
-      "--timeout=180s",
-    ]);
-    await kubectl(["-n", "memlens-system", "rollout", "status", "daemonset/memlens-agent", "--timeout=180s"]);
-  })();
+  deployed ??= deploy();
   return deployed;
 }
 

@@ -25,6 +25,10 @@ const table: Record<string, Entry> = {
       "run the rules over a cgroup-trace/v1 recording (--trace FILE [--min-observation 15m] [--format json])",
     run: async () => (await import("./analyze.js")).analyzeCommand,
   },
+  demo: {
+    summary: "the three memory stories live on the local cluster (make demo) [--duration 10m]",
+    run: async () => (await import("./demo.js")).demoCommand,
+  },
   controller: {
     summary: "run the MemoryInspection controller",
     run: async () => (await import("./controller.js")).controllerCommand,

@@ -1,0 +1,3 @@
+module memlens.dev/examples/catalog
+
+go 1.26
