@@ -3,6 +3,8 @@
 #   localhost/memlens/pause:dev    the sandbox process (static C)
 #   localhost/memlens/stress:dev   the stress test workload (static C)
 #   localhost/memlens/memlens:dev  Node.js + the built memlens (run `npm run build` first)
+#   localhost/memlens/catalog:dev  the leaking Go demo service of examples/catalog (static Go)
+#   localhost/memlens/node-leak:dev the leaking Node.js demo service of examples/node-leak
 # If the local cluster is up, the archives are imported into its containerd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,8 +55,41 @@ memlens_image() {
   log "built localhost/memlens/memlens:dev ($(du -sh "$out/memlens.tar" | cut -f1))"
 }
 
+# examples/catalog: a static Go binary (the build cache makes rebuilds take a second).
+catalog_image() {
+  local root=$stage/catalog
+  mkdir -p "$root"
+  passwd_files "$root"
+  (cd "$repo/examples/catalog" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$root/catalog" .)
+  oci_archive "$root" "localhost/memlens/catalog:dev" "$out/catalog.tar" \
+    '{"Entrypoint":["/catalog"],"User":"65532:65532","Env":["PATH=/usr/bin:/bin"]}'
+  log "built localhost/memlens/catalog:dev ($(du -sh "$out/catalog.tar" | cut -f1))"
+}
+
+# examples/node-leak: Node.js laid out as in memlens_image, with only this platform's pprof addon.
+node_leak_image() {
+  local root=$stage/node-leak node abi
+  node=$(readlink -f "$(command -v node)")
+  abi=$(node -p process.versions.modules)
+  mkdir -p "$root/usr/bin" "$root/app"
+  passwd_files "$root"
+  cp "$node" "$root/usr/bin/node"
+  for lib in $(ldd "$node" | grep -oE '/[^ ]+'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  cp "$repo/examples/node-leak/"{server.js,package.json,package-lock.json} "$root/app/"
+  (cd "$root/app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+  find "$root/app/node_modules/@datadog/pprof/prebuilds" -type f ! -path "*/linux-x64/dd_pprof.node.abi$abi.node" -delete
+  oci_archive "$root" "localhost/memlens/node-leak:dev" "$out/node-leak.tar" \
+    '{"Entrypoint":["/usr/bin/node","/app/server.js"],"User":"65532:65532","WorkingDir":"/app","Env":["PATH=/usr/bin:/bin","NODE_ENV=production"]}'
+  log "built localhost/memlens/node-leak:dev ($(du -sh "$out/node-leak.tar" | cut -f1))"
+}
+
 static_image pause pause.c
 static_image stress stress.c
 memlens_image
+catalog_image
+node_leak_image
 
 "$here/import-images.sh"

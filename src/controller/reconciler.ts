@@ -195,6 +195,8 @@ export class Reconciler {
         reason: "Recommendation",
         action: "Recommend",
         note: `${rec.type} for ${rec.workload} container ${rec.container}: ${rec.reason}`,
+        // the note starts with it, so a restarted controller finds the series again
+        seriesKey: `${rec.type} for ${rec.workload} container ${rec.container}:`,
       });
     }
     return requeue;

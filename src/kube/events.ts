@@ -18,6 +18,8 @@ export interface EventSpec {
   reason: string;
   action: string;
   note: string;
+  /** tells apart Events of one reason that are not repeats of each other (e.g. two recommendations) */
+  seriesKey?: string;
 }
 
 interface Series {
@@ -28,6 +30,7 @@ interface Series {
 interface KubeEvent {
   metadata: { name: string };
   related?: { uid?: string };
+  note?: string;
   series?: { count: number };
   deprecatedCount?: number;
   eventTime?: string;
@@ -54,7 +57,7 @@ export class EventRecorder {
   ) {}
 
   private static key(e: EventSpec) {
-    return `${e.regarding.uid}/${e.related?.uid ?? ""}/${e.type}/${e.reason}`;
+    return `${e.regarding.uid}/${e.related?.uid ?? ""}/${e.type}/${e.reason}/${e.seriesKey ?? ""}`;
   }
 
   /** records an occurrence; never throws (an Event is a courtesy, not part of the result) */
@@ -113,6 +116,7 @@ export class EventRecorder {
     );
     const mine = list.items
       .filter((ev) => (ev.related?.uid ?? "") === (e.related?.uid ?? ""))
+      .filter((ev) => !e.seriesKey || (ev.note ?? "").startsWith(e.seriesKey))
       .sort((a, b) => (a.eventTime ?? "").localeCompare(b.eventTime ?? ""))
       .at(-1);
     return mine ? { name: mine.metadata.name, count: mine.series?.count ?? 1 } : undefined;

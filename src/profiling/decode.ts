@@ -245,44 +245,65 @@ class Decoder {
     const stackStart = new Int32Array(count + 1);
     const stacks = new Int32Array(total);
     const values = new Float64Array(count * types);
+    // The hot loop: positions in a local, and the one- to three-byte varints that almost every id
+    // and value is, read inline; anything longer goes through the general readers.
     let at = 0;
     for (let i = 0; i < count; i++) {
       stackStart[i] = at;
-      this.pos = ranges.starts[i] ?? 0;
+      let pos = ranges.starts[i] ?? 0;
       const end = ranges.ends[i] ?? 0;
       let nValues = 0;
-      while (this.pos < end) {
-        const tag = this.varint();
-        if (tag === 0x0a || tag === 0x08) {
-          const stop = tag === 0x08 ? this.pos + 1 : this.varint() + this.pos;
-          while (this.pos < stop) {
-            // the common case inline: an id below 2^14, one or two bytes, in the dense index
-            let id: number | bigint;
-            const b0 = buf[this.pos] ?? 0;
-            const b1 = buf[this.pos + 1] ?? 0;
-            if (b0 < 0x80) {
-              this.pos++;
-              id = b0;
-            } else if (b1 < 0x80) {
-              this.pos += 2;
-              id = (b0 & 0x7f) | (b1 << 7);
-            } else id = this.id();
-            const index = locationIndex.get(id);
+      while (pos < end) {
+        let tag = buf[pos] ?? 0;
+        if (tag < 0x80) pos++;
+        else {
+          this.pos = pos;
+          tag = this.varint();
+          pos = this.pos;
+        }
+        const packed = tag === 0x0a || tag === 0x12;
+        if (!packed && tag !== 0x08 && tag !== 0x10) {
+          this.pos = pos;
+          this.skip(tag & 7);
+          pos = this.pos;
+          continue;
+        }
+        let stop = pos + 1;
+        if (packed) {
+          this.pos = pos;
+          const len = this.varint();
+          pos = this.pos;
+          stop = pos + len;
+        }
+        const isStack = tag === 0x0a || tag === 0x08;
+        while (pos < stop) {
+          const b0 = buf[pos] ?? 0;
+          const b1 = buf[pos + 1] ?? 0;
+          let v: number | bigint;
+          if (b0 < 0x80) {
+            v = b0;
+            pos++;
+          } else if (b1 < 0x80) {
+            v = (b0 & 0x7f) | (b1 << 7);
+            pos += 2;
+          } else {
+            this.pos = pos;
+            v = isStack ? this.id() : this.int64();
+            pos = this.pos;
+          }
+          if (isStack) {
+            const index = locationIndex.get(v);
             if (index === undefined) {
               throw new ProfileFormatError(
-                `corrupt profile: sample ${i} refers to location ${id}, which is not defined`,
+                `corrupt profile: sample ${i} refers to location ${v}, which is not defined`,
               );
             }
             stacks[at++] = index;
-          }
-        } else if (tag === 0x12 || tag === 0x10) {
-          const stop = tag === 0x10 ? this.pos + 1 : this.varint() + this.pos;
-          while (this.pos < stop) {
-            const v = this.int64();
-            if (nValues < types) values[i * types + nValues] = v;
+          } else {
+            if (nValues < types) values[i * types + nValues] = Number(v);
             nValues++;
           }
-        } else this.skip(tag & 7);
+        }
       }
       if (nValues !== types) {
         throw new ProfileFormatError(

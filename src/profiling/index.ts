@@ -1,4 +1,4 @@
-// The profiling core: pure functions over decoded pprof profiles.
+// The profiling core: pure functions over decoded pprof profiles, and fetch.ts, the HTTP edge.
 export { decodeProfile } from "./decode.js";
 export { diffProfiles, grownFunctions } from "./diff.js";
 export { ProfileFetchError, ProfileFormatError, SampleTypeError } from "./errors.js";
