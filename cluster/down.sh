@@ -57,8 +57,6 @@ done
 if [ -f "$STATE/cgroups.created" ]; then
   tac "$STATE/cgroups.created" | while read -r d; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
 fi
-left=$(for h in $CGROUP_HIERARCHIES; do [ -d "/sys/fs/cgroup/$h$CGROUP_ROOT" ] && echo "$h"; done)
-[ -n "$left" ] && log "WARNING: cgroups left in: $left"
 
 # kernel settings the kubelet changed
 if [ -f "$STATE/sysctl.saved" ]; then
@@ -67,4 +65,16 @@ fi
 
 rm -rf "$STATE" 2>/dev/null || { sleep 1; rm -rf "$STATE"; }
 rm -f "$KUBECONFIG_PATH" "$REPO/config/local/cluster.env"
-log "stopped; nothing left behind"
+
+# prove it: no process of ours, no mount, no cgroup left
+problems=()
+procs=$(pgrep -f "$BIN/|containerd --config $STATE|containerd-shim-runc-v2 .*$STATE" 2>/dev/null | tr '\n' ' ')
+[ -n "$procs" ] && problems+=("processes $procs")
+grep -q " $STATE" /proc/mounts && problems+=("mounts under $STATE")
+for h in $CGROUP_HIERARCHIES; do [ -d "/sys/fs/cgroup/$h$CGROUP_ROOT" ] && problems+=("cgroup /sys/fs/cgroup/$h$CGROUP_ROOT"); done
+[ -d "$STATE" ] && problems+=("state dir $STATE")
+if [ ${#problems[@]} -gt 0 ]; then
+  log "FAILED to leave nothing behind: ${problems[*]}"
+  exit 1
+fi
+log "stopped; nothing left behind (no process, mount or cgroup)"
