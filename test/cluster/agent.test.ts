@@ -29,6 +29,7 @@ interface Containers {
     podUID: string;
     containerID: string;
     kind: string;
+    gone: boolean;
     history: Record<string, (number | null)[]>;
   }[];
 }
@@ -104,6 +105,69 @@ describe("the node agent as a DaemonSet pod on the real node", function () {
     const metrics = await get("/metrics");
     expect(metrics.status).to.equal(200);
     expect(metrics.body).to.contain(`namespace="${ns}"`);
+  });
+
+  after(async () => {
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+});
+
+describe("the node agent through a kernel OOM kill", function () {
+  let ns: string;
+  let uid: string;
+  before(async function () {
+    this.timeout(300_000);
+    await deployMemlens();
+    ns = await testNamespace("agent-oom");
+    await kubectl(
+      ["-n", ns, "apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "boom" },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "boom",
+              image: "localhost/memlens/stress:dev",
+              imagePullPolicy: "Never",
+              // 8 MiB/s: the agent sees it grow for a few seconds before the kernel kills it at 48Mi
+              args: ["--rate", "8", "--max", "0"],
+              resources: { limits: { memory: "48Mi" } },
+            },
+          ],
+        },
+      }),
+    );
+    uid = (await getJson<{ metadata: { uid: string } }>(["-n", ns, "get", "pod", "boom"])).metadata.uid;
+  });
+
+  it("shows growth, the kill at the limit (failcnt, max usage), the restart and the dead container's last samples", async function () {
+    this.timeout(120_000);
+    const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const limit = 48 * 2 ** 20;
+    const seen = await eventually(
+      "a killed container instance and a new one in the agent's answer",
+      90_000,
+      async () => {
+        const doc = JSON.parse((await get(`/v1/containers?podUID=${uid}`, token)).body) as Containers;
+        const instances = doc.containers.filter((c) => c.kind === "container");
+        const dead = instances.find((c) => c.gone);
+        const pod = doc.containers.find((c) => c.kind === "pod");
+        return dead && instances.length >= 2 && pod ? { dead, pod } : undefined;
+      },
+    );
+    const known = (xs: (number | null)[] | undefined) => (xs ?? []).filter((v): v is number => v !== null);
+    const deadUsage = known(seen.dead.history.usage);
+    expect(deadUsage.length, "the dead container's last samples are kept").to.be.greaterThan(0);
+    expect(Math.max(...deadUsage) - deadUsage[0]!, "it grew before the kill").to.be.greaterThan(8 * 2 ** 20);
+    // the pod cgroup (the limit also charges the pause container) is where v1 shows the kill
+    expect(Math.max(...known(seen.pod.history.failcnt)), "pod failcnt").to.be.greaterThan(0);
+    expect(Math.max(...known(seen.pod.history.peak)), "pod max usage at the limit").to.be.at.least(
+      limit * 0.95,
+    );
   });
 
   after(async () => {

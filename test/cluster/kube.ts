@@ -1,4 +1,4 @@
-import { deployMemlens as deploy, getJson, kubectl } from "../../src/demo/kubectl.js";
+import { deployMemlens as deploy, kubectl } from "../../src/demo/kubectl.js";
 
 export { getJson, kubectl, KubectlError } from "../../src/demo/kubectl.js";
 
