@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { discoverEntries, formatDiscoverText } from "../../cgroup/discover-report.js";
 import { CgroupRootError, scanCgroupRoot } from "../../cgroup/scan.js";
-import { UsageError, type Command } from "../command.js";
+import { outputFormat, UsageError, type Command } from "../command.js";
 
 const HELP = `usage: memlens agent discover [--cgroup-root DIR] [--format json|text]
 
@@ -27,10 +27,7 @@ export const agentDiscoverCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const format = values.format;
-  if (format !== "json" && format !== "text") {
-    throw new UsageError(`--format must be json or text, not ${JSON.stringify(format)}`);
-  }
+  const format = outputFormat(values.format);
   const root = values["cgroup-root"];
   if (root === "") throw new UsageError("--cgroup-root must not be empty");
 

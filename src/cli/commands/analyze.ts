@@ -5,7 +5,7 @@ import { analysisJson, formatAnalysisText } from "../../analysis/report.js";
 import { parseDuration } from "../../api/duration.js";
 import { parseQuantity } from "../../api/quantity.js";
 import { parseTrace, TraceFormatError, traceToSamples } from "../../cgroup/trace.js";
-import { UsageError, type Command } from "../command.js";
+import { outputFormat, UsageError, type Command } from "../command.js";
 
 const HELP = `usage: memlens analyze --trace FILE [--min-observation DURATION] [--requests Q] [--limits Q] [--format text|json]
 
@@ -39,10 +39,7 @@ export const analyzeCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const format = values.format;
-  if (format !== "json" && format !== "text") {
-    throw new UsageError(`--format must be json or text, not ${JSON.stringify(format)}`);
-  }
+  const format = outputFormat(values.format);
   const file = values.trace;
   if (!file) throw new UsageError("--trace FILE is required: the cgroup-trace/v1 recording to analyse");
   const minObservationMs = parseDuration(values["min-observation"]);
