@@ -145,7 +145,7 @@ describe("the node agent through a kernel OOM kill", function () {
   });
 
   it("shows growth, the kill at the limit (failcnt, max usage), the restart and the dead container's last samples", async function () {
-    this.timeout(120_000);
+    this.timeout(180_000);
     const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
     const limit = 48 * 2 ** 20;
     const seen = await eventually(
