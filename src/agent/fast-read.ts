@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statfsSync } from "node:fs";
 import type { CgroupVersion } from "../cgroup/files.js";
 import { S, SERIES_COUNT } from "./series.js";
 
@@ -23,7 +23,7 @@ export interface ReadProblem {
 export interface ReadResult {
   /** the cgroup directory no longer exists */
   gone: boolean;
-  problems: ReadProblem[];
+  problems: readonly ReadProblem[];
 }
 
 // Settings and high-water marks change rarely: re-read every SLOW_EVERY-th sample, carried between.
@@ -217,29 +217,54 @@ const PLAN: Record<CgroupVersion, { every: Step[]; slow: Step[]; carried: number
   },
 };
 
-/** Reads one cgroup directory into rows; one instance per tracked cgroup (it remembers slow files). */
+// statfs f_type of the cgroup (v1) and cgroup2 file systems (linux/magic.h)
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** Whether dir is on a cgroup file system, where reading a removed cgroup's open file fails. */
+function onCgroupFs(dir: string): boolean {
+  try {
+    const { type } = statfsSync(dir);
+    return type === CGROUP_SUPER_MAGIC || type === CGROUP2_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+// The result of a read without problems, shared: callers only look at it.
+const READ_OK: ReadResult = Object.freeze({ gone: false, problems: Object.freeze([]) });
+
+// One shared scratch row: read() is synchronous, so no two readers ever fill it at once.
+const scratch = new Float64Array(SERIES_COUNT + 3);
+
+/**
+ * Reads one cgroup directory into rows; one instance per tracked cgroup (it remembers slow files).
+ * Kept small, as there is one per container on the node: the file plan is shared per cgroup
+ * version and file paths are built from `dir` only when a file is opened, so an instance holds
+ * its directory, its open descriptors and the carried slow gauges.
+ */
 export class CgroupReader {
-  private readonly every: [string, Step[1]][];
+  private readonly plan: (typeof PLAN)[CgroupVersion];
   /** open descriptors of the `every` files (-1: not open, read by path) */
   private readonly fds: number[];
-  private readonly slow: [string, Step[1]][];
-  private readonly everyAndSlow: [string, Step[1]][];
-  private readonly carried: number[];
-  private readonly carriedValues: Float64Array;
+  /** the carried slow gauges, in plan.carried order */
+  private readonly carriedValues: number[];
   private tick = 0;
-  private readonly scratch = new Float64Array(SERIES_COUNT + 3);
+  /**
+   * Look for the directory at every read: on a cgroup fs a removed cgroup's held files fail with
+   * ENODEV, but anywhere else (a copied tree, tests) they stay readable after the directory is
+   * gone, and the scan that would notice runs only every DEFAULT_SCAN_EVERY periods.
+   */
+  private readonly checkDir: boolean;
 
   constructor(
     readonly dir: string,
     readonly version: CgroupVersion,
   ) {
-    const plan = PLAN[version];
-    this.every = plan.every.map(([f, apply]) => [`${dir}/${f}`, apply]);
-    this.slow = plan.slow.map(([f, apply]) => [`${dir}/${f}`, apply]);
-    this.everyAndSlow = [...this.every, ...this.slow];
-    this.carried = plan.carried;
-    this.carriedValues = new Float64Array(SERIES_COUNT).fill(NaN);
-    this.fds = this.every.map(() => -1);
+    this.checkDir = !onCgroupFs(dir);
+    this.plan = PLAN[version];
+    this.carriedValues = this.plan.carried.map(() => NaN);
+    this.fds = this.plan.every.map(() => -1);
   }
 
   /** Closes the held descriptors; the reader is not used after this. */
@@ -254,9 +279,10 @@ export class CgroupReader {
     }
   }
 
-  private readEvery(i: number, path: string): string | undefined {
+  private readEvery(i: number, file: string): string | undefined {
     let fd = this.fds[i] ?? -1;
     if (fd < 0) {
+      const path = `${this.dir}/${file}`;
       if (heldFds >= MAX_HELD_FDS) return readSmall(path);
       try {
         fd = openSync(path, "r");
@@ -281,26 +307,26 @@ export class CgroupReader {
 
   /** Fills `row` (all series; NaN where nothing was read). Never throws. */
   read(row: Float64Array): ReadResult {
-    const result: ReadResult = { gone: false, problems: [] };
-    const scratch = this.scratch.fill(NaN);
+    let problems: ReadProblem[] | undefined;
+    scratch.fill(NaN);
     const readSlow = this.tick++ % SLOW_EVERY === 0;
-    const steps = readSlow ? this.everyAndSlow : this.every;
+    const { every, slow, carried } = this.plan;
+    const steps = readSlow ? every.length + slow.length : every.length;
     let found = 0;
-    for (let i = 0; i < steps.length; i++) {
-      const [path, apply] = steps[i] ?? ["", () => undefined];
+    for (let i = 0; i < steps; i++) {
+      const [file, apply] = (i < every.length ? every[i] : slow[i - every.length]) ?? ["", () => undefined];
       try {
-        const text = i < this.every.length ? this.readEvery(i, path) : readSmall(path);
+        const text = i < every.length ? this.readEvery(i, file) : readSmall(`${this.dir}/${file}`);
         if (text === undefined) continue;
         found++;
         apply(text, scratch);
       } catch (err) {
-        result.problems.push({ file: path.slice(this.dir.length + 1), error: errorText(err) });
+        (problems ??= []).push({ file, error: errorText(err) });
       }
     }
-    if (found === 0 && result.problems.length === 0 && !existsSync(this.dir)) {
+    if (problems === undefined && (found === 0 || this.checkDir) && !existsSync(this.dir)) {
       this.close();
-      result.gone = true;
-      return result;
+      return { gone: true, problems: [] };
     }
     if (this.version === "v2" && Number.isNaN(scratch[S.kernel] ?? NaN)) {
       const parts = [scratch[K_STACK], scratch[K_PAGETABLES], scratch[K_SLAB], scratch[S.sock]];
@@ -311,12 +337,13 @@ export class CgroupReader {
         );
       }
     }
-    for (const s of this.carried) {
-      if (readSlow) this.carriedValues[s] = scratch[s] ?? NaN;
-      else scratch[s] = this.carriedValues[s] ?? NaN;
+    for (let c = 0; c < carried.length; c++) {
+      const s = carried[c] ?? 0;
+      if (readSlow) this.carriedValues[c] = scratch[s] ?? NaN;
+      else scratch[s] = this.carriedValues[c] ?? NaN;
     }
-    row.set(scratch.subarray(0, SERIES_COUNT));
-    return result;
+    for (let s = 0; s < SERIES_COUNT; s++) row[s] = scratch[s] ?? NaN;
+    return problems ? { gone: false, problems } : READ_OK;
   }
 }
 

@@ -22,6 +22,14 @@ export type HistoryJSON = { t: number[] } & Record<SeriesName | "working_set", (
 const COUNTER = SERIES.map((s) => s.kind === "counter");
 const AGG_MAX = SERIES.map((s) => s.agg === "max");
 
+// offsets of the per-series state in CgroupHistory.st
+const BUCKET = 0;
+const LAST_RAW = SERIES_COUNT;
+const OFFSET = 2 * SERIES_COUNT;
+const BASE = 3 * SERIES_COUNT;
+const LAST = 4 * SERIES_COUNT;
+const STORED = 5 * SERIES_COUNT;
+
 /**
  * A fixed-capacity ring of sample times and Float32 columns, all columns in one array (one
  * allocation per ring, not one per series) holding only the series the cgroup has offered.
@@ -38,15 +46,16 @@ class Ring {
     this.t = new Float64Array(cap);
   }
 
-  push(t: number, row: Float64Array): void {
+  /** appends row[at .. at + SERIES_COUNT) at time t */
+  push(t: number, row: Float64Array, at: number): void {
     const i = this.head;
     this.t[i] = t;
     for (let s = 0; s < SERIES_COUNT; s++) {
-      const v = row[s] ?? NaN;
+      const v = row[at + s] ?? NaN;
       let k = this.slot[s] ?? -1;
       if (k < 0) {
         if (Number.isNaN(v)) continue;
-        k = this.addColumns(row, s);
+        k = this.addColumns(row, at, s);
       }
       this.data[k * this.cap + i] = v;
     }
@@ -56,10 +65,10 @@ class Ring {
 
   // Adds every new series of the row at once: growing column by column would leave a trail of
   // freed arrays that the allocator keeps as resident memory.
-  private addColumns(row: Float64Array, from: number): number {
+  private addColumns(row: Float64Array, at: number, from: number): number {
     let added = 0;
     for (let s = from; s < SERIES_COUNT; s++) {
-      if ((this.slot[s] ?? -1) < 0 && !Number.isNaN(row[s] ?? NaN)) this.slot[s] = this.width + added++;
+      if ((this.slot[s] ?? -1) < 0 && !Number.isNaN(row[at + s] ?? NaN)) this.slot[s] = this.width + added++;
     }
     const grown = new Float32Array((this.width + added) * this.cap).fill(NaN);
     grown.set(this.data);
@@ -106,12 +115,13 @@ export class CgroupHistory {
   private readonly bucketS: number;
   private bucketId = NaN;
   private bucketT = NaN;
-  private readonly bucket = new Float64Array(SERIES_COUNT).fill(NaN);
-  private readonly lastRaw = new Float64Array(SERIES_COUNT).fill(NaN);
-  private readonly offset = new Float64Array(SERIES_COUNT);
-  private readonly base = new Float64Array(SERIES_COUNT).fill(NaN);
-  private readonly last = new Float64Array(SERIES_COUNT).fill(NaN);
-  private readonly stored = new Float64Array(SERIES_COUNT);
+  /**
+   * All per-series state in one array (one allocation, not seven: there is one history per
+   * container on the node), SERIES_COUNT slots each from these offsets: the bucket being folded,
+   * the last raw counter reading, the counter reset offset, the counter base, the last value, and
+   * the row as stored.
+   */
+  private readonly st = new Float64Array(6 * SERIES_COUNT);
   private lastT = NaN;
 
   constructor(opts: HistoryOptions) {
@@ -121,44 +131,49 @@ export class CgroupHistory {
     this.raw = new Ring(Math.max(1, Math.ceil(rawWindow / period)));
     this.coarse =
       opts.retentionS > rawWindow ? new Ring(Math.ceil(opts.retentionS / this.bucketS)) : undefined;
+    // offset and stored start at 0, the others NaN
+    this.st.fill(NaN, BUCKET, BUCKET + 2 * SERIES_COUNT);
+    this.st.fill(NaN, BASE, BASE + 2 * SERIES_COUNT);
   }
 
   /** Adds one sample (t in seconds, row as built by series.ts); out-of-order samples are dropped. */
   append(t: number, row: Float64Array): void {
     if (t <= this.lastT) return;
     this.lastT = t;
+    const st = this.st;
     for (let s = 0; s < SERIES_COUNT; s++) {
       let v = row[s] ?? NaN;
       if (COUNTER[s] && !Number.isNaN(v)) {
-        const prev = this.lastRaw[s] ?? NaN;
-        if (v < prev) this.offset[s] = (this.offset[s] ?? 0) + prev;
-        this.lastRaw[s] = v;
-        v += this.offset[s] ?? 0;
-        if (Number.isNaN(this.base[s] ?? NaN)) this.base[s] = v;
-        this.last[s] = v;
-        this.stored[s] = v - (this.base[s] ?? 0);
+        const prev = st[LAST_RAW + s] ?? NaN;
+        if (v < prev) st[OFFSET + s] = (st[OFFSET + s] ?? 0) + prev;
+        st[LAST_RAW + s] = v;
+        v += st[OFFSET + s] ?? 0;
+        if (Number.isNaN(st[BASE + s] ?? NaN)) st[BASE + s] = v;
+        st[LAST + s] = v;
+        st[STORED + s] = v - (st[BASE + s] ?? 0);
         continue;
       }
-      if (!Number.isNaN(v)) this.last[s] = v;
-      this.stored[s] = v;
+      if (!Number.isNaN(v)) st[LAST + s] = v;
+      st[STORED + s] = v;
     }
-    this.raw.push(t, this.stored);
+    this.raw.push(t, st, STORED);
     if (this.coarse) this.fold(t);
   }
 
   private fold(t: number): void {
+    const st = this.st;
     const id = Math.floor(t / this.bucketS);
     if (id !== this.bucketId) {
-      if (!Number.isNaN(this.bucketId)) this.coarse?.push(this.bucketT, this.bucket);
+      if (!Number.isNaN(this.bucketId)) this.coarse?.push(this.bucketT, st, BUCKET);
       this.bucketId = id;
-      this.bucket.fill(NaN);
+      st.fill(NaN, BUCKET, BUCKET + SERIES_COUNT);
     }
     this.bucketT = t;
     for (let s = 0; s < SERIES_COUNT; s++) {
-      const v = this.stored[s] ?? NaN;
+      const v = st[STORED + s] ?? NaN;
       if (Number.isNaN(v)) continue;
-      const cur = this.bucket[s] ?? NaN;
-      this.bucket[s] = AGG_MAX[s] && !Number.isNaN(cur) ? Math.max(cur, v) : v;
+      const cur = st[BUCKET + s] ?? NaN;
+      st[BUCKET + s] = AGG_MAX[s] && !Number.isNaN(cur) ? Math.max(cur, v) : v;
     }
   }
 
@@ -169,13 +184,13 @@ export class CgroupHistory {
 
   /** the newest reading of a series (counters monotonic, as the kernel would count without resets) */
   latest(name: SeriesName): number | undefined {
-    const v = this.last[S[name]] ?? NaN;
+    const v = this.st[LAST + S[name]] ?? NaN;
     return Number.isNaN(v) ? undefined : v;
   }
 
   /** bytes held by the typed arrays, for the agent's own memory accounting */
   bytes(): number {
-    return this.raw.bytes() + (this.coarse?.bytes() ?? 0) + 6 * SERIES_COUNT * 8;
+    return this.raw.bytes() + (this.coarse?.bytes() ?? 0) + this.st.byteLength;
   }
 
   /**
@@ -195,7 +210,7 @@ export class CgroupHistory {
     }
     SERIES.forEach((series, s) => {
       const column: (number | null)[] = [];
-      const base = COUNTER[s] ? (this.base[s] ?? 0) : 0;
+      const base = COUNTER[s] ? (this.st[BASE + s] ?? 0) : 0;
       for (const [ring, idx] of parts) {
         for (const i of idx) {
           const v = ring.get(s, i);

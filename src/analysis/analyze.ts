@@ -6,6 +6,7 @@ import { leakFindings } from "./leak.js";
 import { findOomKills, oomFindings } from "./oom-cgroup.js";
 import { pageCacheOnlyFindings } from "./page-cache.js";
 import { pressureFindings } from "./pressure.js";
+import { splitRuns } from "./segments.js";
 import {
   fixLeak,
   formatQuantity,
@@ -67,20 +68,29 @@ export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = 
   const limit = input.limits ?? lastKnown(s.limit);
 
   const kills = findOomKills(s, th.oom);
+  // the runs between restarts of the memory the kernel cannot reclaim, split once for every rule
+  const runs = splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak);
   const oom = oomFindings(s, kills, limit);
-  const leak = leakFindings(s, kills, th, limit);
+  const leak = leakFindings(s, kills, th, limit, runs);
   const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit });
   const pressure = pressureFindings(s, th.pressure, limit);
-  const tmpfs = tmpfsFindings(s, kills, th, limit, {
-    workload: input.workload ?? PLACEHOLDER_WORKLOAD,
-    container: input.container ?? PLACEHOLDER_CONTAINER,
-    ...(input.pod ? { pod: input.pod } : {}),
-    ...(input.requests !== undefined ? { request: input.requests } : {}),
-    ...(input.volumes ? { volumes: input.volumes } : {}),
-    ...(input.scope ? { scope: input.scope } : {}),
-    ...(input.statusKills ? { statusKills: input.statusKills } : {}),
-  });
-  const kernel = kernelMemoryFindings(s, kills, th);
+  const tmpfs = tmpfsFindings(
+    s,
+    kills,
+    th,
+    limit,
+    {
+      workload: input.workload ?? PLACEHOLDER_WORKLOAD,
+      container: input.container ?? PLACEHOLDER_CONTAINER,
+      ...(input.pod ? { pod: input.pod } : {}),
+      ...(input.requests !== undefined ? { request: input.requests } : {}),
+      ...(input.volumes ? { volumes: input.volumes } : {}),
+      ...(input.scope ? { scope: input.scope } : {}),
+      ...(input.statusKills ? { statusKills: input.statusKills } : {}),
+    },
+    runs,
+  );
+  const kernel = kernelMemoryFindings(s, kills, th, runs);
   const found = [...oom, ...leak, ...throttle, ...pressure, ...tmpfs.findings, ...kernel];
   const findings = [...found, ...pageCacheOnlyFindings(s, kills, th, limit, found)];
   return { findings, recommendations: [...recommend(s, input, findings, limit), ...tmpfs.recommendations] };

@@ -186,8 +186,29 @@ export interface Trend {
   span: number;
 }
 
-/** The lower envelope of y (per-window minima, within runs) and its robust slope. */
+/**
+ * Trends already computed over one set of runs, by column: the rules of one analysis share their
+ * runs (analyze.ts splits them once) and ask for the same columns' trends (anon, shmem, kernel)
+ * more than once. Held weakly: gone with the runs, that is with the analysis.
+ */
+const trends = new WeakMap<Segment[], Map<Float64Array, Trend>>();
+
+/** The lower envelope of y (per-window minima, within runs) and its robust slope. Do not modify the result. */
 export function trend(s: Series, y: Float64Array, runs: Segment[]): Trend {
+  let byColumn = trends.get(runs);
+  if (!byColumn) {
+    byColumn = new Map();
+    trends.set(runs, byColumn);
+  }
+  let out = byColumn.get(y);
+  if (!out) {
+    out = computeTrend(s, y, runs);
+    byColumn.set(y, out);
+  }
+  return out;
+}
+
+function computeTrend(s: Series, y: Float64Array, runs: Segment[]): Trend {
   const usable = runs.filter((g) => g.to - g.from >= 2);
   let span = 0;
   for (const g of usable) span += (s.t[g.to - 1] as number) - (s.t[g.from] as number);
@@ -268,8 +289,14 @@ export function growthEvidence(g: GrowthByKind): Record<string, number> {
  * A message that already names the only kind that grows ("Anonymous memory grows ...", with
  * every other kind flat) keeps its single sentence; the evidence carries the rates.
  */
-export function withGrowthByKind(f: RuleFinding, s: Series, kills: OomKill[], th: Thresholds): RuleFinding {
-  const g = growthOfSeries(s, kills, th);
+export function withGrowthByKind(
+  f: RuleFinding,
+  s: Series,
+  kills: OomKill[],
+  th: Thresholds,
+  runs?: Segment[],
+): RuleFinding {
+  const g = growthOfSeries(s, kills, th, runs);
   Object.assign(f.evidence, growthEvidence(g));
   const clause = describeGrowth(g, th.leak.minGrowthPerHour);
   const growing = growingKinds(g, th.leak.minGrowthPerHour);

@@ -31,12 +31,18 @@ const HINTS: Record<KernelPart, string> = {
  * memory.stat counter that grows. On v1, memory.stat has no kernel counters: the growth of
  * usage - rss - cache stands in for it (v1 charges kernel memory to usage_in_bytes too).
  */
-export function kernelMemoryFindings(s: Series, kills: OomKill[], th: Thresholds): RuleFinding[] {
+export function kernelMemoryFindings(
+  s: Series,
+  kills: OomKill[],
+  th: Thresholds,
+  /** splitRuns(s, s.kept, kills, th.leak), when the caller has them */
+  runs?: Segment[],
+): RuleFinding[] {
   if (!s.hasStat) return [];
   const estimated = s.version === "v1" && !hasAny(s.kernel);
   const kernel = estimated ? otherColumn(s) : s.kernel;
   if (!hasAny(kernel)) return [];
-  const runs = splitRuns(s, s.kept, kills, th.leak);
+  runs ??= splitRuns(s, s.kept, kills, th.leak);
   const k = trend(s, kernel, runs);
   const a = trend(s, s.anon, runs);
   const lt = th.leak;

@@ -49,15 +49,28 @@ export interface LeakFit {
  * of each run (a warm-up levels off). Where memory.high holds the growth back, the pinned tail
  * is left out of the fit: usage stops rising there because allocations are throttled.
  */
-export function leakFindings(s: Series, kills: OomKill[], th: Thresholds, limit: number): RuleFinding[] {
+export function leakFindings(
+  s: Series,
+  kills: OomKill[],
+  th: Thresholds,
+  limit: number,
+  runs?: Segment[],
+): RuleFinding[] {
   const y = s.hasStat ? s.kept : s.usage;
-  const fit = fitLeak(s, y, kills, th);
+  const r = runs ?? splitRuns(s, y, kills, th.leak);
+  const fit = fitLeak(s, y, kills, th, r);
   if (!fit || !isLeak(fit, th.leak)) return [];
-  return [withGrowthByKind(leakFinding(s, y, fit, limit), s, kills, th)];
+  return [withGrowthByKind(leakFinding(s, y, fit, limit), s, kills, th, r)];
 }
 
-export function fitLeak(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds): LeakFit | undefined {
-  const runs = splitRuns(s, y, kills, th.leak);
+/** `runs`: splitRuns(s, y, kills, th.leak), when the caller has them already */
+export function fitLeak(
+  s: Series,
+  y: Float64Array,
+  kills: OomKill[],
+  th: Thresholds,
+  runs = splitRuns(s, y, kills, th.leak),
+): LeakFit | undefined {
   let observed = 0;
   for (const r of runs) observed += (s.t[r.to - 1] as number) - (s.t[r.from] as number);
   if (observed * 1000 < th.leak.minObservationMs || runs.length === 0) return undefined;

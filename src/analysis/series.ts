@@ -93,58 +93,77 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
     hasStat: false,
     source: samples,
   };
+  // columns in locals: the loop below is the one pass over every sample's objects
+  const { t, usage, limit: limitCol, high: highCol, peak, failcnt, procs, oomKill, highEvents } = s;
+  const { kept, anon: anonCol, file, shmem, pageCache, inactiveFile, kernel, swap } = s;
+  const { someTotal, someAvg10, fullTotal } = s;
+  let hasStat = false;
   for (let i = 0; i < n; i++) {
     const x = samples[i] as MemorySample;
-    s.t[i] = x.t;
-    if (i > 0 && x.t < (s.t[i - 1] as number))
+    const ti = x.t;
+    if (i > 0 && ti < (t[i - 1] as number))
       return toSeries(
         [...samples].sort((a, b) => a.t - b.t),
         own,
       );
-    s.usage[i] = x.usage ?? NaN;
+    t[i] = ti;
+    usage[i] = x.usage ?? NaN;
     const limit = x.limit;
-    s.limit[i] = limit === null ? Infinity : (limit ?? NaN);
+    limitCol[i] = limit === null ? Infinity : (limit ?? NaN);
     const high = x.high;
-    s.high[i] = high === null ? Infinity : (high ?? NaN);
-    s.peak[i] = x.peak ?? NaN;
-    s.failcnt[i] = x.failcnt ?? NaN;
-    s.procs[i] = x.procs ?? NaN;
+    highCol[i] = high === null ? Infinity : (high ?? NaN);
+    peak[i] = x.peak ?? NaN;
+    failcnt[i] = x.failcnt ?? NaN;
+    procs[i] = x.procs ?? NaN;
     const events = x.events;
     if (events !== undefined) {
-      s.oomKill[i] = events.oom_kill ?? NaN;
-      s.highEvents[i] = events.high ?? NaN;
+      oomKill[i] = events.oom_kill ?? NaN;
+      highEvents[i] = events.high ?? NaN;
     } else {
-      s.oomKill[i] = x.oomKill ?? NaN;
-      s.highEvents[i] = NaN;
+      oomKill[i] = x.oomKill ?? NaN;
+      highEvents[i] = NaN;
     }
     const stat = x.stat;
-    const anon = stat?.anon;
-    if (stat !== undefined && anon !== undefined) {
-      s.kept[i] = unreclaimable(stat, anon);
-      s.anon[i] = anon;
-      s.file[i] = stat.file ?? NaN;
-      s.hasStat = true;
+    if (stat !== undefined) {
+      const anon = stat.anon;
+      const fileV = stat.file;
+      const shmemV = stat.shmem;
+      if (anon !== undefined) {
+        kept[i] = unreclaimable(stat, anon);
+        anonCol[i] = anon;
+        hasStat = true;
+      } else {
+        kept[i] = NaN;
+        anonCol[i] = NaN;
+      }
+      file[i] = fileV ?? NaN;
+      shmem[i] = shmemV ?? NaN;
+      pageCache[i] = pageCacheOf(stat);
+      inactiveFile[i] = stat.inactive_file ?? NaN;
+      kernel[i] = kernelOf(stat);
+      swap[i] = x.swapCurrent ?? stat.swap ?? NaN;
     } else {
-      s.kept[i] = NaN;
-      s.anon[i] = NaN;
-      s.file[i] = stat?.file ?? NaN;
+      kept[i] = NaN;
+      anonCol[i] = NaN;
+      file[i] = NaN;
+      shmem[i] = NaN;
+      pageCache[i] = NaN;
+      inactiveFile[i] = NaN;
+      kernel[i] = NaN;
+      swap[i] = x.swapCurrent ?? NaN;
     }
-    s.shmem[i] = stat?.shmem ?? NaN;
-    s.pageCache[i] = stat ? pageCacheOf(stat) : NaN;
-    s.inactiveFile[i] = stat?.inactive_file ?? NaN;
-    s.kernel[i] = stat ? kernelOf(stat) : NaN;
-    s.swap[i] = x.swapCurrent ?? stat?.swap ?? NaN;
     const psi = x.pressure;
     if (psi !== undefined) {
-      s.someTotal[i] = psi.some.total;
-      s.someAvg10[i] = psi.some.avg10;
-      s.fullTotal[i] = psi.full.total;
+      someTotal[i] = psi.some.total;
+      someAvg10[i] = psi.some.avg10;
+      fullTotal[i] = psi.full.total;
     } else {
-      s.someTotal[i] = NaN;
-      s.someAvg10[i] = NaN;
-      s.fullTotal[i] = NaN;
+      someTotal[i] = NaN;
+      someAvg10[i] = NaN;
+      fullTotal[i] = NaN;
     }
   }
+  s.hasStat = hasStat;
   return s;
 }
 

@@ -4,7 +4,7 @@ import { rateText, trend } from "./attribution.js";
 import { evidence, fmt, RULE, times, type RuleFinding } from "./finding.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { formatQuantity, limitMemoryVolume, type VolumeRef, type WorkloadRef } from "./recommend.js";
-import { splitRuns } from "./segments.js";
+import { splitRuns, type Segment } from "./segments.js";
 import { lastKnown, type Series } from "./series.js";
 import type { Thresholds } from "./thresholds.js";
 
@@ -68,10 +68,12 @@ export function tmpfsFindings(
   th: Thresholds,
   limit: number,
   input: TmpfsInput,
+  /** splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak), when the caller has them */
+  runs?: Segment[],
 ): TmpfsResult {
   const none = { findings: [], recommendations: [] };
   if (Number.isNaN(lastKnown(s.shmem))) return none;
-  const runs = splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak);
+  runs ??= splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak);
   const growth = trend(s, s.shmem, runs);
   const grows =
     growth.span * 1000 >= th.leak.minObservationMs &&

@@ -1,6 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { KubeConfig } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 
 /** An error answered by the apiserver (or the transport), with the HTTP status when there was one. */
 export class ApiError extends Error {
@@ -27,12 +27,45 @@ export interface RequestInit {
   signal?: AbortSignal;
 }
 
-/** KUBECONFIG (or ~/.kube/config) outside a cluster, the ServiceAccount inside one. */
-export function loadKubeConfig(): KubeConfig {
+/** Where the apiserver is and how to authenticate to it: what KubeClient needs of a kubeconfig. */
+export interface ClusterAccess {
+  server: string;
+  applyToHTTPSOptions(opts: RequestOptions): Promise<void>;
+}
+
+const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The pod's ServiceAccount, read directly: the agent and the controller need nothing else of a
+ * kubeconfig in a cluster, and @kubernetes/client-node alone costs ~55 MiB of memory to load.
+ * The token is re-read every minute (the kubelet rotates it).
+ */
+export function inClusterAccess(dir = SA_DIR): ClusterAccess {
+  const host = process.env.KUBERNETES_SERVICE_HOST ?? "";
+  const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
+  const ca = readFileSync(`${dir}/ca.crt`);
+  let token = { value: "", readAt: 0 };
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    applyToHTTPSOptions(opts) {
+      if (Date.now() - token.readAt > 60_000)
+        token = { value: readFileSync(`${dir}/token`, "utf8").trim(), readAt: Date.now() };
+      opts.ca = ca;
+      opts.headers = { ...opts.headers, Authorization: `Bearer ${token.value}` };
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The ServiceAccount inside a cluster; KUBECONFIG (or ~/.kube/config) outside one, through client-node. */
+export async function loadClusterAccess(): Promise<ClusterAccess> {
+  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return inClusterAccess();
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
-  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
+  kc.loadFromDefault();
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  return { server: cluster.server, applyToHTTPSOptions: (opts) => kc.applyToHTTPSOptions(opts) };
 }
 
 /**
@@ -42,10 +75,8 @@ export function loadKubeConfig(): KubeConfig {
  */
 export class KubeClient {
   readonly server: URL;
-  constructor(readonly kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    this.server = new URL(cluster.server);
+  constructor(private readonly access: ClusterAccess) {
+    this.server = new URL(access.server);
   }
 
   private async open(method: string, path: string, init: RequestInit): Promise<IncomingMessage> {
@@ -59,7 +90,7 @@ export class KubeClient {
       path: url.pathname + url.search,
       headers: { Accept: "application/json" },
     };
-    await this.kc.applyToHTTPSOptions(opts);
+    await this.access.applyToHTTPSOptions(opts);
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     if (body !== undefined) {
       opts.headers = {

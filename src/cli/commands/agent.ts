@@ -5,7 +5,7 @@ import { DEFAULT_ALLOWED_IDENTITY, isLoopbackHost } from "../../agent/auth.js";
 import { recordCgroup } from "../../agent/record.js";
 import { DEFAULT_PERIOD_S } from "../../agent/sampler.js";
 import { parseListen } from "../../agent/server.js";
-import { KubeClient, loadKubeConfig } from "../../kube/client.js";
+import { KubeClient, loadClusterAccess } from "../../kube/client.js";
 import { createLogger } from "../../log.js";
 import { UsageError, type Command } from "../command.js";
 
@@ -95,7 +95,7 @@ export const agentCommand: Command = async (argv) => {
   const log = createLogger("agent");
   let kube: KubeClient | undefined;
   try {
-    kube = new KubeClient(loadKubeConfig());
+    kube = new KubeClient(await loadClusterAccess());
   } catch (err) {
     if (auth === "tokenreview") {
       process.stderr.write(

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Manager } from "../../controller/manager.js";
-import { KubeClient, loadKubeConfig } from "../../kube/client.js";
+import { KubeClient, loadClusterAccess } from "../../kube/client.js";
 import { parseListen, startHealthServer } from "../../kube/health.js";
 import { LEADER_DEFAULTS, LeaderElector } from "../../kube/leader.js";
 import { createLogger } from "../../log.js";
@@ -36,7 +36,7 @@ export const controllerCommand: Command = async (argv) => {
   }
   const log = createLogger("controller");
   const identity = process.env.POD_NAME ?? `${hostname()}_${process.pid}`;
-  const client = new KubeClient(loadKubeConfig());
+  const client = new KubeClient(await loadClusterAccess());
   const agentTimeoutMs = parseDuration(values["agent-timeout"]);
   const agentPort = Number(values["agent-port"]);
   if (agentTimeoutMs === undefined) throw new UsageError("--agent-timeout wants a duration such as 5s");
