@@ -28,6 +28,13 @@ describe("make demo, scenario 1: the leaking catalog service", function () {
     expect(leak.message).to.match(/grows .*\/h/);
     expect(String(leak.evidence.topAllocators)).to.contain("(*MemoryLeaker).OnRequest");
     expect(leak.message).to.contain("(*MemoryLeaker).OnRequest");
+    // later passes compare with the first profile taken (the baseline): what grew since
+    const grown = await eventually("functions grown since the baseline", 120_000, async () => {
+      const f = finding(await catalog(), "MemoryLeak");
+      const grown = f?.evidence.grownSinceBaseline;
+      return typeof grown === "string" ? grown : undefined;
+    });
+    expect(grown).to.contain("(*MemoryLeaker).OnRequest");
   });
 
   it("reports the kernel's OOM kill and recommends fixing the leak before raising the limit", async function () {
