@@ -6,18 +6,6 @@ source "$(dirname "$0")/env.sh"
 [ -d "$STATE" ] || { log "no local cluster state at $STATE: nothing to stop"; rm -f "$REPO/config/local/cluster.env"; exit 0; }
 log "stopping the local cluster ($STATE)"
 
-# Stops a process we started, by the PID we recorded, only while it still runs our binary.
-stop_pid() { # NAME [TIMEOUT_S]
-  local name=$1 timeout=${2:-10} f=$STATE/pids/$1 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq $((timeout * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { log "$name did not stop in ${timeout}s: SIGKILL"; kill -KILL "$pid" 2>/dev/null; sleep 0.2; }
-  fi
-  rm -f "$f"
-}
 
 stop_pid kubelet 10
 if [ -S "$STATE/containerd.sock" ]; then

@@ -19,6 +19,7 @@ fi
 ls "$MEMLENS_DIR"/images/*.tar >/dev/null 2>&1 || { log "no images in $MEMLENS_DIR/images: run 'make images' first"; exit 1; }
 
 mkdir -p "$STATE"/{pids,pki,etcd,kubelet,containerd,cni,runc} "$LOG_DIR"
+rm -f "$LOG_DIR"/*.log
 echo "$STATE" >"$MEMLENS_DIR/state-dir"
 fail() { log "FAILED: $*"; log "logs: $LOG_DIR"; "$CLUSTER_DIR/down.sh" >/dev/null 2>&1; exit 1; }
 trap 'fail "interrupted at line $LINENO"' ERR INT TERM
@@ -72,12 +73,6 @@ K
 kubeconfig "$STATE/admin.kubeconfig" "$ADMIN_TOKEN"
 kubeconfig "$STATE/kubelet.kubeconfig" "$NODE_TOKEN"
 
-# Starts a component in its own session, logging to .memlens/logs, and records its PID.
-start() { # NAME ARGS...
-  local name=$1; shift
-  setsid "$BIN/$name" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$STATE/pids/$name"
-}
 wait_for() { # WHAT SECONDS COMMAND...
   local what=$1 secs=$2; shift 2
   for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -178,8 +173,7 @@ for key in vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
 done
 
 log "starting kubelet (cgroup root $CGROUP_ROOT)"
-default_eviction='{memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}'
-eviction_hard=${MEMLENS_EVICTION_HARD:-$default_eviction}
+eviction_hard=${MEMLENS_EVICTION_HARD:-$DEFAULT_EVICTION_HARD}
 cat >"$STATE/kubelet/config.yaml" <<C
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -206,9 +200,7 @@ evictionHard: $eviction_hard
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 C
-start kubelet --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
-  --root-dir "$STATE/kubelet/root" --hostname-override "$NODE_NAME" \
-  --node-ip 127.0.0.1 # refused as loopback: the address setter then fails and never overwrites ours (below)
+start_kubelet
 
 cp "$STATE/admin.kubeconfig" "$KUBECONFIG_PATH"
 wait_for "node registration" 60 kubectl_ get node "$NODE_NAME"

@@ -54,3 +54,44 @@ export interface MI {
 
 export const condition = (mi: MI | undefined, type: string) =>
   mi?.status?.conditions?.find((c) => c.type === type);
+
+/** A one-container Deployment for the local cluster (hostNetwork: it has no pod network). */
+export function deploymentManifest(
+  name: string,
+  container: Record<string, unknown>,
+  volumes: unknown[] = [],
+) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "app", imagePullPolicy: "Never", ...container }],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/** A MemoryInspection of that Deployment with short windows, set through the CR's own fields. */
+export function inspectionManifest(name: string, minObservation: string) {
+  return {
+    apiVersion: "memlens.dev/v1alpha1",
+    kind: "MemoryInspection",
+    metadata: { name },
+    spec: {
+      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+      interval: "15s",
+      window: "10m",
+      rules: { leak: { minObservation } },
+    },
+  };
+}

@@ -1,49 +1,27 @@
 import { expect } from "chai";
-import { condition, deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import {
+  condition,
+  deployMemlens,
+  deploymentManifest,
+  eventually,
+  getJson,
+  inspectionManifest,
+  kubectl,
+  testNamespace,
+  type MI,
+} from "./kube.js";
 
 /** A stress Deployment and its MemoryInspection with short windows, set through the CR's own fields. */
 function workload(name: string, rate: number, max: number, limit: string): string {
+  const container = {
+    image: "localhost/memlens/stress:dev",
+    args: ["--rate", String(rate), "--max", String(max)],
+    resources: { requests: { memory: limit }, limits: { memory: limit } },
+  };
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: [
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: {
-              hostNetwork: true,
-              terminationGracePeriodSeconds: 1,
-              containers: [
-                {
-                  name: "app",
-                  image: "localhost/memlens/stress:dev",
-                  imagePullPolicy: "Never",
-                  args: ["--rate", String(rate), "--max", String(max)],
-                  resources: { requests: { memory: limit }, limits: { memory: limit } },
-                },
-              ],
-            },
-          },
-        },
-      },
-      {
-        apiVersion: "memlens.dev/v1alpha1",
-        kind: "MemoryInspection",
-        metadata: { name },
-        spec: {
-          targetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-          interval: "15s",
-          window: "10m",
-          rules: { leak: { minObservation: "90s" } },
-        },
-      },
-    ],
+    items: [deploymentManifest(name, container), inspectionManifest(name, "90s")],
   });
 }
 
