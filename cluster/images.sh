@@ -35,18 +35,24 @@ static_image() { # NAME SOURCE.c
   log "built localhost/memlens/$name:dev"
 }
 
-memlens_image() {
-  local root=$stage/memlens node
-  [ -f "$repo/dist/src/cli/main.js" ] || { log "dist/ is missing: run 'npm run build' first"; exit 1; }
+# This machine's Node.js in ROOT/usr/bin/node, with the shared libraries it links against at the
+# paths the loader expects, and an empty ROOT/app.
+node_runtime() { # ROOT
+  local root=$1 node lib
   node=$(readlink -f "$(command -v node)")
   mkdir -p "$root/usr/bin" "$root/app"
   passwd_files "$root"
   cp "$node" "$root/usr/bin/node"
-  # the shared libraries node links against, at the paths the loader expects
   for lib in $(ldd "$node" | grep -oE '/[^ ]+'); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
+}
+
+memlens_image() {
+  local root=$stage/memlens
+  [ -f "$repo/dist/src/cli/main.js" ] || { log "dist/ is missing: run 'npm run build' first"; exit 1; }
+  node_runtime "$root"
   cp -r "$repo/dist" "$repo/package.json" "$repo/package-lock.json" "$root/app/"
   rm -rf "$root/app/dist/test" "$root/app/dist/bench"
   (cd "$root/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
@@ -68,16 +74,9 @@ catalog_image() {
 
 # examples/node-leak: Node.js laid out as in memlens_image, with only this platform's pprof addon.
 node_leak_image() {
-  local root=$stage/node-leak node abi
-  node=$(readlink -f "$(command -v node)")
+  local root=$stage/node-leak abi
   abi=$(node -p process.versions.modules)
-  mkdir -p "$root/usr/bin" "$root/app"
-  passwd_files "$root"
-  cp "$node" "$root/usr/bin/node"
-  for lib in $(ldd "$node" | grep -oE '/[^ ]+'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
+  node_runtime "$root"
   cp "$repo/examples/node-leak/"{server.js,package.json,package-lock.json} "$root/app/"
   (cd "$root/app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
   find "$root/app/node_modules/@datadog/pprof/prebuilds" -type f ! -path "*/linux-x64/dd_pprof.node.abi$abi.node" -delete
