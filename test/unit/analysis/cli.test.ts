@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { tracePath } from "../cgroup/fixtures.js";
@@ -71,6 +71,7 @@ describe("memlens analyze", function () {
       '{"meta":{"format":"cgroup-trace/v1","cgroup_version":"v2"}}\n{"t":0,"files":{}}\n{"t": oops}\n',
     );
     const r = run("--trace", file);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/line 3/);
     expect(r.stderr).not.to.match(/\n\s+at /);
