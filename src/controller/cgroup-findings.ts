@@ -131,6 +131,7 @@ export function analyzePodCgroups(
       container: c.name,
       pod: pod.metadata.name,
       volumes,
+      statusKills: pod.status.containerStatuses?.find((s) => s.name === c.name)?.restartCount ?? 0,
     });
     const spanMs = (samples.at(-1)!.t - samples[0]!.t) * 1000;
     out.push({
@@ -157,9 +158,9 @@ export function analyzePodCgroups(
       scope: "pod",
       statusKills: pod.status.containerStatuses?.find((s) => s.name === main)?.restartCount ?? 0,
     });
-    const findings = analysis.findings.filter(
-      (f) => POD_LEVEL_RULES.has(f.rule) && !out.some((o) => o.findings.some((x) => x.rule === f.rule)),
-    );
+    // the pod cgroup is where memory that outlives a container shows: its finding replaces the container's
+    const findings = analysis.findings.filter((f) => POD_LEVEL_RULES.has(f.rule));
+    for (const o of out) o.findings = o.findings.filter((x) => !findings.some((f) => f.rule === x.rule));
     if (findings.length) {
       out.push({
         pod,
