@@ -197,6 +197,8 @@ authorization: {mode: Webhook}
 # this node's disk is shared with the machine: evict only for real memory shortage
 # (MEMLENS_EVICTION_HARD lets the eviction test put the node under memory pressure)
 evictionHard: $eviction_hard
+# the MemoryPressure condition clears 30 s after the last threshold crossing (default 5 min)
+evictionPressureTransitionPeriod: 30s
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 C

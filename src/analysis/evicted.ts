@@ -97,8 +97,9 @@ export function evictionFindings(
   workload?: WorkloadRef,
 ): EvictionAnalysis {
   const status = pod.status ?? {};
-  if (status.phase !== "Failed" || status.reason !== "Evicted") return { findings: [], recommendations: [] };
-  const parsed = parseEvictionMessage(status.message ?? "");
+  const message = evictionMessage(pod);
+  if (message === undefined) return { findings: [], recommendations: [] };
+  const parsed = parseEvictionMessage(message);
   const memory = parsed.resource === "memory" || (parsed.conditions ?? []).includes("MemoryPressure");
   if (!memory) return { findings: [], recommendations: [], parsed };
 
@@ -153,7 +154,7 @@ export function evictionFindings(
       qosClass: qos,
       containers: parsed.containers.map((c) => c.name).join(",") || undefined,
       ...Object.fromEntries(parsed.containers.map((c) => [`${c.name}.usageBytes`, c.usageBytes])),
-      kubeletMessage: status.message,
+      kubeletMessage: message,
     }),
     count: 1,
   };
@@ -184,6 +185,20 @@ export function evictionFindings(
     );
   }
   return { ...(container ? { container } : {}), findings: [finding], recommendations, parsed };
+}
+
+/**
+ * The kubelet's message when it evicted the pod, else undefined. A pod evicted with
+ * restartPolicy Never whose containers exit 0 on SIGTERM ends Succeeded, with no status.reason
+ * (seen on Kubernetes 1.37): then only its DisruptionTarget condition, reason
+ * TerminationByKubelet, carries the message.
+ */
+export function evictionMessage(pod: Pod): string | undefined {
+  const status = pod.status ?? {};
+  if (status.phase === "Failed" && status.reason === "Evicted") return status.message ?? "";
+  return status.conditions?.find(
+    (c) => c.type === "DisruptionTarget" && c.status === "True" && c.reason === "TerminationByKubelet",
+  )?.message;
 }
 
 /** The QoS class from the containers' resources, when status.qosClass is missing. */

@@ -53,7 +53,15 @@ export interface Pod extends KubeObject {
     qosClass?: string;
     podIP?: string;
     containerStatuses?: ContainerStatus[];
+    /** only DisruptionTarget: the kubelet's reason and message when it terminated the pod */
+    conditions?: PodCondition[];
   };
+}
+export interface PodCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -127,6 +135,9 @@ export function slimPod(raw: Raw): Pod {
         state: state(c.state),
         lastState: state(c.lastState),
       })),
+      conditions: status.conditions
+        ?.filter((c) => c.type === "DisruptionTarget")
+        .map((c) => pick<PodCondition>(c, ["type", "status", "reason", "message"]) as PodCondition),
     },
   };
 }

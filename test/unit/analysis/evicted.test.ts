@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { evictionFindings, parseEvictionMessage, qosClassOf } from "../../../src/analysis/evicted.js";
-import type { Pod } from "../../../src/kube/pod.js";
+import { slimPod, type Pod } from "../../../src/kube/pod.js";
 
 const KI = 1024;
 const MI = 2 ** 20;
@@ -142,6 +143,43 @@ describe("Evicted: the kubelet's eviction message and pod status", () => {
         [{ name: "x" }],
       );
       expect(evictionFindings(disk).findings).to.deep.equal([]);
+    });
+
+    it("a real eviction whose container exited 0: phase Succeeded, the message only in DisruptionTarget", () => {
+      // recorded on the local cluster (Kubernetes 1.37): a BestEffort stress pod, restartPolicy Never
+      const raw = JSON.parse(readFileSync("test/fixtures/pods/evicted-exit-0.json", "utf8")) as Record<
+        string,
+        unknown
+      >;
+      const pod = slimPod(raw);
+      expect(pod.status.phase).to.equal("Succeeded");
+      expect(pod.status.reason).to.equal(undefined);
+      const { findings, recommendations, container } = evictionFindings(pod);
+      expect(container).to.equal("hog");
+      expect(findings).to.have.length(1);
+      expect(findings[0]?.message).to.contain("eviction threshold 19051Mi");
+      expect(findings[0]?.message).to.contain("container hog used 3.6 GiB against a request of 0");
+      expect(findings[0]?.message).to.contain("QoS class is BestEffort");
+      expect(findings[0]?.evidence.availableBytes).to.equal(18219320 * KI);
+      expect(recommendations.map((r) => r.type)).to.deep.equal(["RaiseMemoryRequest"]);
+    });
+
+    it("other terminations by the kubelet (node shutdown) are not evictions for memory", () => {
+      const pod = {
+        ...evictedPod("", [{ name: "a" }]),
+        status: {
+          phase: "Failed",
+          conditions: [
+            {
+              type: "DisruptionTarget",
+              status: "True",
+              reason: "TerminationByKubelet",
+              message: "Pod was terminated in response to imminent node shutdown.",
+            },
+          ],
+        },
+      } as Pod;
+      expect(evictionFindings(pod).findings).to.deep.equal([]);
     });
 
     it("QoS class from the resources when status has none", () => {
