@@ -101,9 +101,11 @@ function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
   const gone = procsNow === 0 && procsBefore > 0;
   // page cache dropped (a deleted file) is no kill: look at what the kernel could not reclaim
   const level = Number.isNaN(s.kept[i]) || Number.isNaN(s.kept[i - 1]) ? s.usage : s.kept;
+  // a v1 pod cgroup lists no processes of its own (cgroup.procs is not hierarchical): there only
+  // the memory can tell; where processes are listed, as many after as before means no one died
   const freed =
     withoutShmem(s, level, i) < th.collapseRatio * withoutShmem(s, level, i - 1) &&
-    !(procsNow >= procsBefore);
+    !(procsBefore > 0 && procsNow >= procsBefore);
   if (!gone && !freed) return false;
   const limit = s.limit[i - 1] as number;
   if (!Number.isFinite(limit)) return false;

@@ -86,11 +86,13 @@ export function tmpfsFindings(
   let nearIdx = -1;
   let shmemMax = 0;
   let shmemLast = NaN;
+  // a v1 pod cgroup holds no process itself (they are in its container cgroups): its
+  // cgroup.procs says nothing about whether the container runs
+  const procsTell = input.scope !== "pod" && listsProcesses(s);
   for (let i = 0; i < s.n; i++) {
     const sh = s.shmem[i] as number;
     if (Number.isNaN(sh)) continue;
-    // a v1 pod cgroup holds no process itself (they are in its container cgroups)
-    if (input.scope === "pod" || s.procs[i] !== 0) shmemLast = sh;
+    if (!procsTell || s.procs[i] !== 0) shmemLast = sh;
     shmemMax = Math.max(shmemMax, sh);
     const usage = s.usage[i] as number;
     if (
@@ -109,7 +111,7 @@ export function tmpfsFindings(
     main.reduce((n, x) => n + x.count, 0),
     statusKills,
   );
-  const checks = main.map((x) => shmemAcross(s, x)).filter((c) => c !== undefined);
+  const checks = main.map((x) => shmemAcross(s, x, procsTell)).filter((c) => c !== undefined);
   // the kubelet counted the kills; the files are still there now that the container runs again
   const lastUsage = lastKnown(s.usage);
   const heldAfterRestarts =
@@ -208,7 +210,13 @@ interface ShmemAcross {
 }
 
 /** shmem before a kill (highest of the few samples before it) and at the first sample after it with processes. */
-function shmemAcross(s: Series, kill: OomKill): ShmemAcross | undefined {
+/** Whether the cgroup ever listed a process of its own (a v1 pod cgroup never does). */
+function listsProcesses(s: Series): boolean {
+  for (let i = 0; i < s.n; i++) if ((s.procs[i] as number) > 0) return true;
+  return false;
+}
+
+function shmemAcross(s: Series, kill: OomKill, procsTell: boolean): ShmemAcross | undefined {
   let before = NaN;
   let usageBefore = NaN;
   for (let i = Math.max(0, kill.index - BEFORE); i < kill.index; i++) {
@@ -219,7 +227,7 @@ function shmemAcross(s: Series, kill: OomKill): ShmemAcross | undefined {
     }
   }
   for (let i = kill.index; i < s.n; i++) {
-    if (s.procs[i] === 0 || (i === kill.index && kill.procsAfter === 0)) continue;
+    if (procsTell && (s.procs[i] === 0 || (i === kill.index && kill.procsAfter === 0))) continue;
     const after = s.shmem[i] as number;
     if (Number.isNaN(after) || Number.isNaN(before)) return undefined;
     return { before, usageBefore, after };

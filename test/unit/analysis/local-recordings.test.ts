@@ -108,6 +108,21 @@ describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)
       expect(oom?.message).to.match(/OOM-killed once at its 64 MiB memory limit/);
     });
 
+    it("local-pod-tmpfs-oom (a local-cluster pod's cgroup): 5 kills inferred, the shmem stays across restarts", () => {
+      // v1 counts oom_kill only in the (removed) container cgroup and lists no process in the pod
+      // cgroup: the kills show as usage at the limit, memory.failcnt rising, the heap freed
+      const a = analyse("pod-tmpfs-oom");
+      const oom = finding(a, "OOMKilled");
+      expect(oom?.count).to.equal(5);
+      expect(oom?.evidence.source).to.equal("memory.failcnt and memory freed");
+      expect(rules(a)).not.to.include("ProcessOOMKilled");
+      noneOf(rules(a), ["MemoryLeak"]);
+      const tmpfs = finding(a, "TmpfsGrowth");
+      expect(tmpfs?.message).to.match(/hold 56 MiB \(44% of the 128 MiB limit\)/);
+      expect(tmpfs?.message).to.contain("OOM-killed 5 times and the shmem stayed across the restarts");
+      expect(tmpfs?.message).to.contain("restarts cannot free it");
+    });
+
     it("no OOM finding where nothing was killed", () => {
       for (const scenario of [
         "page-cache",
@@ -145,6 +160,13 @@ describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)
       const found = rules(cli("child-oom"));
       expect(found).to.include("ProcessOOMKilled");
       noneOf(found, ["OOMKilled", "MemoryLeak"]);
+    });
+
+    it("local-pod-tmpfs-oom: TmpfsGrowth across restarts with a LimitMemoryVolume patch", () => {
+      const out = cli("pod-tmpfs-oom");
+      expect(finding(out, "TmpfsGrowth")?.message).to.contain("restarts cannot free it");
+      const volume = out.recommendations.find((r) => r.type === "LimitMemoryVolume");
+      expect(volume?.patch).to.be.a("string").and.not.equal("");
     });
   });
 });
