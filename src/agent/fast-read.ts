@@ -30,13 +30,26 @@ export interface ReadResult {
 export const SLOW_EVERY = 6;
 const UNLIMITED_FROM = 2 ** 62;
 
-let buf = Buffer.allocUnsafe(16 * 1024);
+const INITIAL_BUFFER = 16 * 1024;
+let buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+
+/**
+ * cgroup interface files are a few KiB (cgroup.procs of a busy pod some hundred); a larger file
+ * is not one, and reading it whole every period would keep a buffer of its size for good.
+ */
+export const MAX_FILE_BYTES = 4 << 20;
+
+function tooLarge(): Error {
+  buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+  return new Error(`larger than ${MAX_FILE_BYTES >> 20} MiB: not a cgroup interface file`);
+}
 
 /** Re-reads an open file from offset 0; one pread when the buffer holds it all. */
 function preadAll(fd: number): string {
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, 0);
     if (n < buf.length) return buf.toString("latin1", 0, n);
+    if (buf.length >= MAX_FILE_BYTES) throw tooLarge();
     buf = Buffer.allocUnsafe(buf.length * 2);
   }
 }
@@ -61,6 +74,7 @@ export function readSmall(path: string): string | undefined {
       if (r === 0) break;
       n += r;
       if (n === buf.length) {
+        if (buf.length >= MAX_FILE_BYTES) throw tooLarge();
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, n);
         buf = bigger;
@@ -73,6 +87,9 @@ export function readSmall(path: string): string | undefined {
 }
 
 function parseValue(text: string): number {
+  // Number("") and Number(" ") are 0: a value cut off by a truncated read must stay unread
+  const first = text.charCodeAt(0);
+  if (!(first >= 48 && first <= 57)) return NaN;
   const v = Number(text);
   return Number.isInteger(v) && v >= 0 ? v : NaN;
 }
@@ -93,7 +110,7 @@ function valueAt(text: string, key: string): number {
 /**
  * Fills row[target] for the wanted keys of a flat keyed file. Each key is looked up with a native
  * indexOf rather than by splitting every line: memory.stat has 40-60 lines and we keep ~8 of them.
- * The first of a key's alternatives that is present wins.
+ * The first of a key's alternatives with a well-formed value wins.
  */
 function pickKeyed(text: string, wanted: readonly Wanted[], row: Float64Array): void {
   for (const [keys, target] of wanted) {
@@ -102,7 +119,9 @@ function pickKeyed(text: string, wanted: readonly Wanted[], row: Float64Array): 
       if (at < 0) continue;
       let end = text.indexOf("\n", at);
       if (end < 0) end = text.length;
-      row[target] = parseValue(text.slice(at, end));
+      const v = parseValue(text.slice(at, end));
+      if (Number.isNaN(v)) continue; // a cut `total_x ` line: the local twin is next best, as in the reference
+      row[target] = v;
       break;
     }
   }
@@ -110,7 +129,7 @@ function pickKeyed(text: string, wanted: readonly Wanted[], row: Float64Array): 
 type Wanted = readonly [keys: readonly string[], target: number];
 
 function countLines(text: string): number {
-  let n = 0;
+  let n = text.length > 0 && !text.endsWith("\n") ? 1 : 0; // a last line without its newline counts
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
   return n;
 }

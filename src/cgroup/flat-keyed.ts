@@ -10,7 +10,13 @@ export function parseFlatKeyed(text: string): Record<string, number> {
   for (const line of text.split("\n")) {
     const match = /^\s*([A-Za-z0-9_.-]+)\s+(-?\d+)\s*$/.exec(line);
     if (!match?.[1] || match[2] === undefined) continue;
-    out[match[1]] = Number(match[2]);
+    const value = Number(match[2]);
+    if (Number.isFinite(value)) setOwn(out, match[1], value); // hundreds of digits are junk, not Infinity
   }
   return out;
+}
+
+/** out[key] = value as an own property, even for a key such as `__proto__` that assignment would not store. */
+export function setOwn(out: Record<string, number>, key: string, value: number): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }

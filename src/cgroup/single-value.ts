@@ -8,7 +8,9 @@ const UNLIMITED_FROM = 2 ** 62;
 /** A byte count or counter: a non-negative integer, else undefined. */
 export function parseCounter(text: string): number | undefined {
   const trimmed = text.trim();
-  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
+  if (!/^\d+$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined; // hundreds of digits are junk, not Infinity
 }
 
 /** A limit: bytes, `null` for unlimited (`max` or >= 2^62), undefined when unparseable. */

@@ -1,3 +1,5 @@
+import { setOwn } from "./flat-keyed.js";
+
 /**
  * Renames a cgroup v1 memory.stat to the cgroup v2 key names, so that rules read one vocabulary.
  *
@@ -30,12 +32,13 @@ const TOTAL = "total_";
 export function v1StatToV2Names(stat: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(stat)) {
-    if (key.startsWith(TOTAL)) {
-      const local = key.slice(TOTAL.length);
-      out[V1_TO_V2[local] ?? local] = value;
-    } else if (!(TOTAL + key in stat)) {
-      out[V1_TO_V2[key] ?? key] = value;
-    }
+    if (key.startsWith(TOTAL)) setOwn(out, v2Name(key.slice(TOTAL.length)), value);
+    else if (!Object.hasOwn(stat, TOTAL + key)) setOwn(out, v2Name(key), value);
   }
   return out;
+}
+
+// own keys only: a kernel key such as `constructor` must not find Object's members
+function v2Name(v1: string): string {
+  return Object.hasOwn(V1_TO_V2, v1) ? (V1_TO_V2[v1] ?? v1) : v1;
 }

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** A CLI command: parses its own argv and resolves to the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -12,4 +14,51 @@ export function outputFormat(value: string | undefined): "json" | "text" {
     throw new UsageError(`--format must be json or text, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface CommandArgs<O extends Options, P extends boolean> {
+  options: O;
+  /** the command's help text: adds -h/--help, which prints it to stdout */
+  help?: string;
+  /** take positional arguments (default: none) */
+  allowPositionals?: P;
+}
+
+type Parsed<O extends Options, P extends boolean> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: P }>
+>;
+
+/**
+ * A command's flags, parsed strictly (an unknown flag is a usage error, exit 2). With a help
+ * text, -h/--help prints it and the result is undefined: the command then returns 0.
+ */
+export function parseCommandArgs<const O extends Options, P extends boolean = false>(
+  argv: string[],
+  args: CommandArgs<O, P> & { help: string },
+): Parsed<O, P> | undefined;
+export function parseCommandArgs<const O extends Options, P extends boolean = false>(
+  argv: string[],
+  args: CommandArgs<O, P> & { help?: undefined },
+): Parsed<O, P>;
+export function parseCommandArgs<const O extends Options, P extends boolean = false>(
+  argv: string[],
+  args: CommandArgs<O, P>,
+): Parsed<O, P> | undefined {
+  const options: Options =
+    args.help === undefined
+      ? args.options
+      : { ...args.options, help: { type: "boolean", short: "h", default: false } };
+  const parsed = parseArgs({
+    args: argv,
+    options,
+    strict: true,
+    allowPositionals: args.allowPositionals ?? false,
+  });
+  if (args.help !== undefined && parsed.values.help === true) {
+    process.stdout.write(args.help);
+    return undefined;
+  }
+  return parsed as Parsed<O, P>;
 }

@@ -47,6 +47,12 @@ export function controllerMetrics() {
       labelNames: ["node"] as const,
       registers: [registry],
     }),
+    profileErrors: new Counter({
+      name: "memlens_profile_errors_total",
+      help: "Heap profiles not fetched (reason fetch: timeout, size, redirect, HTTP error) or not decoded (reason format).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
     leader: new Gauge({
       name: "memlens_leader",
       help: "1 while this replica is the leader.",

@@ -3,14 +3,28 @@ import type { EffectiveSpec } from "../api/defaults.js";
 import type { Finding, MemoryInspectionStatus } from "../api/memoryinspection.js";
 import { errMessage } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
-import { decodeProfile, fetchHeapProfile, type Profile } from "../profiling/index.js";
+import {
+  decodeProfile,
+  fetchHeapProfile,
+  ProfileFetchError,
+  ProfileFormatError,
+  type Profile,
+} from "../profiling/index.js";
 import { heapMessage, heapSummary } from "../profiling/summary.js";
+import type { ControllerMetrics } from "./metrics.js";
 
 /** Findings worth the question "which code?". */
 const PROFILED_RULES = new Set(["MemoryLeak", "OOMKilled"]);
 const MAX_PODS = 3;
-const TIMEOUT_MS = 10_000;
-const MAX_BYTES = 64 << 20;
+
+export interface ProfileCollectorOptions {
+  /** the controller's metrics: failures count in memlens_profile_errors_total */
+  metrics?: Pick<ControllerMetrics, "profileErrors">;
+  /** per fetch: connect, headers and body (default 10 s) */
+  timeoutMs?: number;
+  /** the largest profile accepted (default 64 MiB) */
+  maxBytes?: number;
+}
 
 /**
  * Heap profiles for the findings that ask "which code?": fetched from the target's own pods
@@ -21,7 +35,10 @@ const MAX_BYTES = 64 << 20;
 export class ProfileCollector {
   private readonly baselines = new Map<string, Profile>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: ProfileCollectorOptions = {},
+  ) {}
 
   async enrich(status: MemoryInspectionStatus, pods: Pod[], spec: EffectiveSpec, key: string): Promise<void> {
     const p = spec.profiling;
@@ -35,7 +52,10 @@ export class ProfileCollector {
       const url = `${p.scheme}://${pod.status.podIP}:${p.port}${p.path}`;
       try {
         const current = decodeProfile(
-          await fetchHeapProfile(url, { timeoutMs: TIMEOUT_MS, maxBytes: MAX_BYTES }),
+          await fetchHeapProfile(url, {
+            timeoutMs: this.opts.timeoutMs ?? 10_000,
+            maxBytes: this.opts.maxBytes ?? 64 << 20,
+          }),
         );
         const base = this.baselines.get(pod.metadata.uid);
         if (!base) this.baselines.set(pod.metadata.uid, current);
@@ -46,7 +66,10 @@ export class ProfileCollector {
         const sentence = heapMessage(summary);
         for (const f of findings) annotate(f, sentence, summary);
       } catch (err) {
-        this.log.warn({ key, pod: name, url, err: errMessage(err) }, "heap profile not fetched");
+        const reason =
+          err instanceof ProfileFetchError ? "fetch" : err instanceof ProfileFormatError ? "format" : "other";
+        this.opts.metrics?.profileErrors.inc({ reason });
+        this.log.warn({ key, pod: name, url, reason, err: errMessage(err) }, "heap profile not fetched");
         for (const f of findings) f.evidence.profileError = errMessage(err).slice(0, 300);
       }
     }

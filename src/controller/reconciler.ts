@@ -66,7 +66,7 @@ export class Reconciler {
   private readonly profiles: ProfileCollector;
 
   constructor(private readonly d: ReconcilerDeps) {
-    this.profiles = new ProfileCollector(d.log);
+    this.profiles = new ProfileCollector(d.log, { metrics: d.metrics });
   }
 
   private current(key: string): MemoryInspection | undefined {

@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { discoverEntries, formatDiscoverText } from "../../cgroup/discover-report.js";
 import { CgroupRootError, scanCgroupRoot } from "../../cgroup/scan.js";
-import { outputFormat, UsageError, type Command } from "../command.js";
+import { outputFormat, UsageError, parseCommandArgs, type Command } from "../command.js";
 
 const HELP = `usage: memlens agent discover [--cgroup-root DIR] [--format json|text]
 
@@ -13,20 +12,15 @@ QoS class, runtime and cgroup path. The cgroup version is told from the files un
 `;
 
 export const agentDiscoverCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const parsed = parseCommandArgs(argv, {
+    help: HELP,
     options: {
       "cgroup-root": { type: "string", default: "/sys/fs/cgroup" },
       format: { type: "string", default: "json" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    allowPositionals: false,
-    strict: true,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const format = outputFormat(values.format);
   const root = values["cgroup-root"];
   if (root === "") throw new UsageError("--cgroup-root must not be empty");

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { parseDuration } from "../../api/duration.js";
 import { startAgent } from "../../agent/agent.js";
 import { DEFAULT_ALLOWED_IDENTITY, isLoopbackHost } from "../../agent/auth.js";
@@ -7,7 +6,7 @@ import { DEFAULT_PERIOD_S } from "../../agent/sampler.js";
 import { parseListen } from "../../agent/server.js";
 import { KubeClient, loadClusterAccess } from "../../kube/client.js";
 import { createLogger } from "../../log.js";
-import { UsageError, type Command } from "../command.js";
+import { UsageError, parseCommandArgs, type Command } from "../command.js";
 
 const HELP = `usage: memlens agent [flags]
 
@@ -55,8 +54,8 @@ function onShutdown(): { signal: AbortSignal; done: Promise<string> } {
 }
 
 export const agentCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const parsed = parseCommandArgs(argv, {
+    help: HELP,
     options: {
       "cgroup-root": { type: "string", default: "/sys/fs/cgroup" },
       period: { type: "string", default: `${DEFAULT_PERIOD_S}s` },
@@ -67,15 +66,10 @@ export const agentCommand: Command = async (argv) => {
       "node-name": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    allowPositionals: false,
-    strict: true,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const periodS = duration("--period", values.period);
   const retentionS = duration("--retention", values.retention);
   if (retentionS < periodS) throw new UsageError("--retention must be at least one --period");
@@ -135,22 +129,17 @@ export const agentCommand: Command = async (argv) => {
 };
 
 export const agentRecordCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const parsed = parseCommandArgs(argv, {
+    help: RECORD_HELP,
     options: {
       cgroup: { type: "string" },
       out: { type: "string" },
       period: { type: "string", default: "1s" },
       duration: { type: "string", default: "5m" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    allowPositionals: false,
-    strict: true,
   });
-  if (values.help) {
-    process.stdout.write(RECORD_HELP);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.cgroup) throw new UsageError("--cgroup DIR is required (a memory cgroup directory)");
   if (!values.out) throw new UsageError("--out FILE is required");
   const periodS = duration("--period", values.period);

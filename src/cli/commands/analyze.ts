@@ -1,11 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { analyzeContainer } from "../../analysis/analyze.js";
 import { analysisJson, formatAnalysisText } from "../../analysis/report.js";
 import { parseDuration } from "../../api/duration.js";
 import { parseQuantity } from "../../api/quantity.js";
 import { parseTrace, TraceFormatError, traceToSamples } from "../../cgroup/trace.js";
-import { outputFormat, UsageError, type Command } from "../command.js";
+import { outputFormat, UsageError, parseCommandArgs, type Command } from "../command.js";
 
 const HELP = `usage: memlens analyze --trace FILE [--min-observation DURATION] [--requests Q] [--limits Q] [--format text|json]
 
@@ -22,23 +21,18 @@ of one container (as \`memlens agent record\` writes it) and prints findings and
 `;
 
 export const analyzeCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const parsed = parseCommandArgs(argv, {
+    help: HELP,
     options: {
       trace: { type: "string" },
       "min-observation": { type: "string", default: "15m" },
       requests: { type: "string" },
       limits: { type: "string" },
       format: { type: "string", default: "text" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    allowPositionals: false,
-    strict: true,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const format = outputFormat(values.format);
   const file = values.trace;
   if (!file) throw new UsageError("--trace FILE is required: the cgroup-trace/v1 recording to analyse");

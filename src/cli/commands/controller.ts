@@ -1,16 +1,14 @@
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { Manager } from "../../controller/manager.js";
 import { KubeClient, loadClusterAccess } from "../../kube/client.js";
 import { parseListen, startHealthServer } from "../../kube/health.js";
 import { LEADER_DEFAULTS, LeaderElector } from "../../kube/leader.js";
 import { createLogger } from "../../log.js";
 import { parseDuration } from "../../api/duration.js";
-import { UsageError, type Command } from "../command.js";
+import { parseCommandArgs, UsageError, type Command } from "../command.js";
 
 export const controllerCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs(argv, {
     options: {
       "health-addr": { type: "string", default: "0.0.0.0:8080" },
       "leader-elect": { type: "boolean", default: true },

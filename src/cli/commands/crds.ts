@@ -1,10 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { memoryInspectionCrd } from "../../api/crd.js";
 import { GROUP, PLURAL } from "../../api/group.js";
-import type { Command } from "../command.js";
+import { parseCommandArgs, type Command } from "../command.js";
 
 export const CRD_FILE = `${GROUP}_${PLURAL}.yaml`;
 
@@ -13,7 +12,7 @@ export function crdYaml(): string {
 }
 
 export const crdsCommand: Command = async (argv) => {
-  const { values } = parseArgs({ args: argv, options: { out: { type: "string", default: "crds" } } });
+  const { values } = parseCommandArgs(argv, { options: { out: { type: "string", default: "crds" } } });
   const out = values.out;
   await mkdir(out, { recursive: true });
   await writeFile(join(out, CRD_FILE), crdYaml());

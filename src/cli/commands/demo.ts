@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { parseDuration } from "../../api/duration.js";
 import {
   catalogHeap,
@@ -10,7 +9,7 @@ import {
   throttlingFromRecording,
 } from "../../demo/demo.js";
 import { kubectl } from "../../demo/kubectl.js";
-import { UsageError, type Command } from "../command.js";
+import { parseCommandArgs, UsageError, type Command } from "../command.js";
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const heading = (text: string) => say(`\n=== ${text}`);
@@ -20,8 +19,7 @@ const heading = (text: string) => say(`\n=== ${text}`);
  * they change, until Ctrl-C or --duration; then the demo's namespace is deleted.
  */
 export const demoCommand: Command = async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs(argv, {
     options: { duration: { type: "string" }, namespace: { type: "string", default: DEMO_NAMESPACE } },
   });
   const durationMs = values.duration ? parseDuration(values.duration) : Infinity;

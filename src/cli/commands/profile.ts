@@ -1,7 +1,6 @@
 // `memlens profile top|diff|flame`: parse flags, read files, hand over to src/profiling.
 import { readFile, writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
+import { parseCommandArgs, UsageError, type Command } from "../command.js";
 import {
   decodeProfile,
   diffProfiles,
@@ -20,8 +19,7 @@ export const profileDiffCommand: Command = (argv) => top("profile diff", argv, t
 
 export const profileFlameCommand: Command = async (argv) => {
   const name = "profile flame";
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const { values, positionals } = parseCommandArgs(argv, {
     allowPositionals: true,
     options: {
       base: { type: "string" },
@@ -48,8 +46,7 @@ export const profileFlameCommand: Command = async (argv) => {
 };
 
 async function top(name: string, argv: string[], needsBase: boolean): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const { values, positionals } = parseCommandArgs(argv, {
     allowPositionals: true,
     options: {
       base: { type: "string" },

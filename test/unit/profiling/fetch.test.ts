@@ -123,6 +123,33 @@ describe("profiling/fetch", function () {
     expect(followed).to.equal(false);
   });
 
+  it("follows no redirect to another host or port, whatever the status", async () => {
+    let followed = 0;
+    const elsewhere = http.createServer((_req, res) => {
+      followed++;
+      res.end(fixture("catalog-later.pb.gz"));
+    });
+    servers.push(elsewhere);
+    // another loopback address: still this machine, but not the address the collector asked
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.2", resolve));
+    const port = (elsewhere.address() as AddressInfo).port;
+    const other = await start((_req, res) => {
+      followed++;
+      res.end("profile");
+    });
+    for (const [status, location] of [
+      [301, `http://127.0.0.2:${port}/debug/pprof/heap`],
+      [307, `${other}/debug/pprof/heap`],
+      [308, `//127.0.0.2:${port}/heap`],
+    ] as const) {
+      const url = await start((_req, res) => res.writeHead(status, { location }).end());
+      const err = await fetchError(fetchHeapProfile(`${url}/debug/pprof/heap`, OPTS));
+      expect(err.message).to.contain(`the server answered ${status}`);
+      expect(err.message).to.match(/redirects are not followed/);
+    }
+    expect(followed).to.equal(0);
+  });
+
   it("rejects non-200 answers with the status and the start of the body", async () => {
     const url = await start((req, res) => {
       if (req.url === "/missing") res.writeHead(404).end("404 page not found\n");

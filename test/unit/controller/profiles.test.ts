@@ -1,0 +1,144 @@
+// The controller's profile collector against pprof endpoints that misbehave: loopback HTTP
+// servers that are slow, huge, redirect elsewhere or answer garbage. Each failure must add no
+// finding, leave the finding's message alone, say why in its evidence, log one line and count.
+import { expect } from "chai";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { pino } from "pino";
+import { effectiveSpec } from "../../../src/api/defaults.js";
+import type { Finding, MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
+import { controllerMetrics } from "../../../src/controller/metrics.js";
+import { ProfileCollector } from "../../../src/controller/profiles.js";
+import type { Pod } from "../../../src/kube/pod.js";
+import { fixture } from "../profiling/fixtures.js";
+
+async function serve(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function pod(name: string): Pod {
+  return {
+    metadata: { name, namespace: "shop", uid: `uid-${name}` },
+    spec: { containers: [{ name: "app" }] },
+    status: { phase: "Running", podIP: "127.0.0.1" },
+  };
+}
+
+function leak(podName: string): Finding {
+  return {
+    rule: "MemoryLeak",
+    severity: "Warning",
+    pod: podName,
+    container: "app",
+    message: "Anonymous memory grows 40 MiB/h.",
+    evidence: { growthPerHour: 41943040 },
+    firstSeen: "2026-01-01T00:00:00Z",
+    lastSeen: "2026-01-01T00:00:00Z",
+    count: 1,
+  };
+}
+
+describe("controller profile collector on misbehaving pprof endpoints", function () {
+  this.timeout(10_000);
+  const servers: http.Server[] = [];
+  const start = async (handler: http.RequestListener): Promise<number> => {
+    const { server, port } = await serve(handler);
+    servers.push(server);
+    return port;
+  };
+  afterEach(async () => {
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  });
+
+  async function collect(port: number): Promise<{
+    status: MemoryInspectionStatus;
+    logs: Record<string, unknown>[];
+    errors: Record<string, number>;
+  }> {
+    const logs: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: "info" },
+      { write: (s: string) => logs.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const metrics = controllerMetrics();
+    const collector = new ProfileCollector(log, { metrics, timeoutMs: 300, maxBytes: 64 << 10 });
+    const status: MemoryInspectionStatus = { findings: [leak("web-1")] };
+    const spec = effectiveSpec({
+      targetRef: { kind: "Deployment", name: "web" },
+      profiling: { enabled: true, port },
+    });
+    await collector.enrich(status, [pod("web-1")], spec, "shop/web");
+    const errors = Object.fromEntries(
+      (await metrics.profileErrors.get()).values.map((v) => [String(v.labels.reason), v.value]),
+    );
+    return { status, logs, errors };
+  }
+
+  function expectFailure(r: Awaited<ReturnType<typeof collect>>, reason: string, message: RegExp): void {
+    expect(r.status.findings).to.have.length(1, "no finding added");
+    const f = r.status.findings?.[0];
+    expect(f?.message).to.equal("Anonymous memory grows 40 MiB/h.");
+    expect(String(f?.evidence.profileError)).to.match(message);
+    expect(f?.evidence.topAllocators).to.equal(undefined);
+    const warned = r.logs.filter((l) => l.msg === "heap profile not fetched");
+    expect(warned).to.have.length(1);
+    expect(warned[0]).to.include({ key: "shop/web", pod: "web-1", reason });
+    expect(r.errors).to.deep.equal({ [reason]: 1 });
+  }
+
+  it("annotates the finding from a good profile, counting nothing (the baseline)", async () => {
+    const profile = fixture("catalog-later.pb.gz");
+    const r = await collect(await start((_req, res) => res.end(profile)));
+    expect(r.status.findings?.[0]?.message).to.match(/Heap profile: .*OnRequest/);
+    expect(r.errors).to.deep.equal({});
+  });
+
+  it("a slow endpoint times out", async () => {
+    const r = await collect(await start(() => undefined));
+    expectFailure(r, "fetch", /no complete response within 300 ms/);
+  });
+
+  it("a huge profile is abandoned at the size limit", async () => {
+    const port = await start((_req, res) => {
+      res.writeHead(200);
+      const more = (): void => {
+        while (!res.destroyed && res.write(Buffer.alloc(16 << 10, 1)));
+        if (!res.destroyed) res.once("drain", more);
+      };
+      more();
+    });
+    expectFailure(await collect(port), "fetch", /larger than the limit of 65536 bytes/);
+  });
+
+  it("a redirect to another port is not followed", async () => {
+    let elsewhere = 0;
+    const other = await start((_req, res) => {
+      elsewhere++;
+      res.end(fixture("catalog-later.pb.gz"));
+    });
+    const port = await start((_req, res) =>
+      res.writeHead(302, { location: `http://127.0.0.1:${other}/debug/pprof/heap` }).end(),
+    );
+    expectFailure(
+      await collect(port),
+      "fetch",
+      new RegExp(`redirect to http://127.0.0.1:${other}/.*not followed`),
+    );
+    expect(elsewhere).to.equal(0);
+  });
+
+  it("garbage with status 200 is a format failure", async () => {
+    const r = await collect(await start((_req, res) => res.end("<html>pprof is disabled</html>")));
+    expectFailure(r, "format", /not a pprof profile/);
+  });
+
+  it("an HTTP error says the status", async () => {
+    const r = await collect(await start((_req, res) => res.writeHead(503).end("overloaded\n")));
+    expectFailure(r, "fetch", /503 Service Unavailable: "overloaded"/);
+  });
+});
