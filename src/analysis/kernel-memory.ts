@@ -1,6 +1,6 @@
 import { otherColumn, rateText, trend } from "./attribution.js";
 import { evidence, RULE, type RuleFinding } from "./finding.js";
-import { KERNEL_PARTS, kernelPartsOf, type KernelPart } from "./memory-stat.js";
+import type { KernelPart } from "./memory-stat.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
 import type { Series } from "./series.js";
@@ -95,14 +95,7 @@ export function kernelMemoryFindings(
 
 /** The memory.stat kernel counters that grow, fastest first, with their rates. */
 function growingParts(s: Series, runs: Segment[], total: number): [KernelPart, number][] {
-  const keys: KernelPart[] = [...KERNEL_PARTS, "other_kernel"];
-  const cols = new Map<KernelPart, Float64Array>();
-  for (const key of keys) cols.set(key, new Float64Array(s.n).fill(NaN));
-  s.source.forEach((x, i) => {
-    if (!x.stat) return;
-    for (const [key, v] of Object.entries(kernelPartsOf(x.stat)))
-      (cols.get(key as KernelPart) as Float64Array)[i] = v;
-  });
+  const cols = s.kernelParts();
   const out: [KernelPart, number][] = [];
   for (const [key, col] of cols) {
     if (!hasAny(col)) continue;

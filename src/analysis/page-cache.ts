@@ -2,6 +2,7 @@ import { formatBytes } from "../api/quantity.js";
 import { evidence, RULE, type RuleFinding } from "./finding.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { counterDelta, type Series } from "./series.js";
+import { ranIn, StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 /** Findings that contradict "not a leak, not an OOM risk": with any of them PageCacheOnly stays silent. */
@@ -51,20 +52,18 @@ export function pageCacheOnlyFindings(
   if (!(kept < k.nearLimitRatio * limit)) return [];
 
   // reclaim stalls: PSI "some" over the time the processes ran, and memory.high events
-  let seconds = 0;
-  let stall = 0;
+  const stall = new StallTime();
   let highEvents = 0;
   let failcnt = 0;
   let psi = false;
   for (let i = 1; i < s.n; i++) {
     highEvents += counterDelta(s.highEvents[i - 1] as number, s.highEvents[i] as number);
     failcnt += counterDelta(s.failcnt[i - 1] as number, s.failcnt[i] as number);
-    if (s.procs[i - 1] === 0 || Number.isNaN(s.someTotal[i]) || Number.isNaN(s.someTotal[i - 1])) continue;
+    if (!ranIn(s, i) || Number.isNaN(s.someTotal[i]) || Number.isNaN(s.someTotal[i - 1])) continue;
     psi = true;
-    seconds += (s.t[i] as number) - (s.t[i - 1] as number);
-    stall += counterDelta(s.someTotal[i - 1] as number, s.someTotal[i] as number);
+    stall.add(s, i);
   }
-  const stallPercent = seconds > 0 ? (100 * stall) / seconds : 0;
+  const stallPercent = stall.seconds > 0 ? stall.somePercent() : 0;
   if (highEvents > 0 || stallPercent >= k.maxStallPercent) return [];
 
   const pct = (x: number) => `${Math.round((100 * x) / limit)}%`;

@@ -1,5 +1,6 @@
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { counterDelta, lastKnown, type Series } from "./series.js";
+import { ranIn, StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 /**
@@ -10,33 +11,27 @@ import type { Thresholds } from "./thresholds.js";
  */
 export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: number): RuleFinding[] {
   if (s.version !== "v2") return [];
-  const { t, procs, someTotal, fullTotal } = s;
+  const { t, someTotal } = s;
   const highCol = s.highEvents;
-  let seconds = 0;
-  let some = 0;
-  let full = 0;
+  const stall = new StallTime();
   let highEvents = 0;
   let first = NaN;
   let last = NaN;
   let lastAlive = -1;
   for (let i = 1; i < s.n; i++) {
     highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
-    if (procs[i - 1] === 0 || Number.isNaN(someTotal[i])) continue;
+    if (!ranIn(s, i) || Number.isNaN(someTotal[i])) continue;
     lastAlive = i - 1;
-    const d = counterDelta(someTotal[i - 1] as number, someTotal[i] as number);
-    seconds += (t[i] as number) - (t[i - 1] as number);
-    some += d;
-    full += counterDelta(fullTotal[i - 1] as number, fullTotal[i] as number);
-    if (d > 0) {
+    if (stall.add(s, i) > 0) {
       if (Number.isNaN(first)) first = t[i] as number;
       last = t[i] as number;
     }
   }
   // stalls that memory.high explains belong to MemoryThrottled
-  if (seconds <= 0 || highEvents > 0) return [];
-  const percent = (100 * some) / seconds;
+  if (stall.seconds <= 0 || highEvents > 0) return [];
+  const percent = stall.somePercent();
   if (percent < th.minStallPercent) return [];
-  const fullPercent = (100 * full) / seconds;
+  const fullPercent = stall.fullPercent();
   const usage = lastAlive >= 0 ? (s.usage[lastAlive] as number) : lastKnown(s.usage);
   const cache = lastAlive >= 0 ? (s.file[lastAlive] as number) : lastKnown(s.file);
   const where = Number.isFinite(limit)
@@ -52,8 +47,8 @@ export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: n
       evidence: evidence({
         stallPercent: Math.round(percent * 10) / 10,
         fullStallPercent: Math.round(fullPercent * 10) / 10,
-        stallSeconds: Math.round(some * 10) / 10,
-        windowSeconds: Math.round(seconds),
+        stallSeconds: Math.round(stall.some * 10) / 10,
+        windowSeconds: Math.round(stall.seconds),
         usageBytes: usage,
         pageCacheBytes: cache,
         limitBytes: limit,

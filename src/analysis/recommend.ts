@@ -15,12 +15,15 @@ export interface WorkloadRef {
   namespace: string;
 }
 
+/** The opening lines of a patch down to the workload's pod spec, and the indent inside it. */
+function podTemplate(workload: WorkloadRef): { lines: string[]; ind: string } {
+  const path = TEMPLATE_PATH[workload.kind] ?? ["spec", "template", "spec"];
+  return { lines: path.map((p, i) => `${"  ".repeat(i)}${p}:`), ind: "  ".repeat(path.length) };
+}
+
 /** A strategic-merge patch (YAML) that sets one container's memory resources in the workload manifest. */
 export function resourcesPatch(workload: WorkloadRef, container: string, resources: Resources): string {
-  const path = TEMPLATE_PATH[workload.kind] ?? ["spec", "template", "spec"];
-  const lines: string[] = [];
-  path.forEach((p, i) => lines.push(`${"  ".repeat(i)}${p}:`));
-  const ind = "  ".repeat(path.length);
+  const { lines, ind } = podTemplate(workload);
   lines.push(`${ind}containers:`, `${ind}- name: ${container}`, `${ind}  resources:`);
   for (const section of ["requests", "limits"] as const) {
     const memory = resources[section]?.memory;
@@ -33,19 +36,47 @@ export function patchCommand(workload: WorkloadRef, patch: string): string {
   return `kubectl -n ${workload.namespace} patch ${workload.kind.toLowerCase()} ${workload.name} --type strategic --patch '${patch.trimEnd().replaceAll("'", "'\\''")}'`;
 }
 
+/** The container a recommendation is for: every builder below takes these. */
+export interface RecommendationTarget {
+  workload: WorkloadRef;
+  container: string;
+  pod?: string;
+}
+
+/**
+ * The frame every recommendation shares: whose it is (pod, container, workload), the resources
+ * now and suggested, why, the patch, and (`command`) the kubectl line that applies it.
+ */
+function recommendation(
+  type: string,
+  target: RecommendationTarget,
+  r: { current: Resources; suggested: Resources; reason: string; patch: string; command: boolean },
+): Recommendation {
+  return {
+    type,
+    ...(target.pod ? { pod: target.pod } : {}),
+    container: target.container,
+    workload: `${target.workload.kind}/${target.workload.name}`,
+    current: r.current,
+    suggested: r.suggested,
+    reason: r.reason,
+    patch: r.patch,
+    ...(r.command ? { command: patchCommand(target.workload, r.patch) } : {}),
+  };
+}
+
 /**
  * After OOM kills: a larger limit, as the VPA recommender bumps memory after an OOM:
  * max(limit × 1.2, limit + 100Mi), from the larger of the limit and the highest usage seen.
  */
-export function raiseMemoryLimit(input: {
-  workload: WorkloadRef;
-  container: string;
-  pod?: string;
-  limit?: string;
-  request?: string;
-  kills: number;
-  peakBytes?: number;
-}): Recommendation | undefined {
+export function raiseMemoryLimit(
+  input: RecommendationTarget & {
+    limit?: string;
+    request?: string;
+    kills: number;
+    peakBytes?: number;
+  },
+): Recommendation | undefined {
   const limit = parseQuantity(input.limit);
   const base = Math.max(limit ?? 0, input.peakBytes ?? 0);
   if (!base) return undefined;
@@ -53,10 +84,7 @@ export function raiseMemoryLimit(input: {
   const request = parseQuantity(input.request);
   // Guaranteed pods (request = limit) stay Guaranteed; otherwise the request is left as it is
   const keepGuaranteed = request !== undefined && limit !== undefined && request === limit;
-  const current: Resources = {
-    ...(input.request ? { requests: { memory: input.request } } : {}),
-    ...(input.limit ? { limits: { memory: input.limit } } : {}),
-  };
+  const current = memoryResources(input.request, input.limit);
   const suggestedResources: Resources = {
     ...(keepGuaranteed
       ? { requests: { memory: formatMi(suggested) } }
@@ -67,11 +95,7 @@ export function raiseMemoryLimit(input: {
   };
   const patch = resourcesPatch(input.workload, input.container, suggestedResources);
   const times = input.kills === 1 ? "once" : `${input.kills} times`;
-  return {
-    type: "RaiseMemoryLimit",
-    ...(input.pod ? { pod: input.pod } : {}),
-    container: input.container,
-    workload: `${input.workload.kind}/${input.workload.name}`,
+  return recommendation("RaiseMemoryLimit", input, {
     current,
     suggested: suggestedResources,
     reason:
@@ -80,8 +104,8 @@ export function raiseMemoryLimit(input: {
       (keepGuaranteed ? " and the request with it, to stay in the Guaranteed QoS class" : "") +
       ". If memory keeps growing after restarts it is a leak, and a larger limit only delays the next kill.",
     patch,
-    command: patchCommand(input.workload, patch),
-  };
+    command: true,
+  });
 }
 
 /** Bytes as an exact quantity: "200Mi", "1536Ki", "100000000" (whole Mi/Ki when they divide). */
@@ -103,16 +127,15 @@ function memoryResources(request?: string, limit?: string): Resources {
  * The patch keeps the current resources (applying it changes nothing) so the recommendation
  * stays copyable; the reason says what to do instead.
  */
-export function fixLeak(input: {
-  workload: WorkloadRef;
-  container: string;
-  pod?: string;
-  limit?: string;
-  request?: string;
-  /** the leak finding's message: the growth rate, fit and time to the limit */
-  finding: string;
-  kills: number;
-}): Recommendation {
+export function fixLeak(
+  input: RecommendationTarget & {
+    limit?: string;
+    request?: string;
+    /** the leak finding's message: the growth rate, fit and time to the limit */
+    finding: string;
+    kills: number;
+  },
+): Recommendation {
   const current = memoryResources(input.request, input.limit);
   const patch =
     "# FixLeak: no resource change fixes a leak; these are the current resources, unchanged\n" +
@@ -121,18 +144,15 @@ export function fixLeak(input: {
     input.kills > 0
       ? ` It was OOM-killed ${input.kills === 1 ? "once" : `${input.kills} times`} already.`
       : "";
-  return {
-    type: "FixLeak",
-    ...(input.pod ? { pod: input.pod } : {}),
-    container: input.container,
-    workload: `${input.workload.kind}/${input.workload.name}`,
+  return recommendation("FixLeak", input, {
     current,
     suggested: current,
     reason:
       `${input.finding}${killed} A larger limit only delays the next OOM kill: find what keeps the memory ` +
       "(enable profiling in the MemoryInspection, or take two heap profiles some time apart and diff them) and fix it.",
     patch,
-  };
+    command: false,
+  });
 }
 
 /**
@@ -140,15 +160,14 @@ export function fixLeak(input: {
  * MemoryQoS sets no memory.high, so only memory.max applies (an OOM kill instead of an
  * indefinite stall, and the scheduler reserves the whole limit).
  */
-export function setRequestsEqualLimits(input: {
-  workload: WorkloadRef;
-  container: string;
-  pod?: string;
-  limit: string;
-  request?: string;
-  highBytes: number;
-  stallPercent?: number;
-}): Recommendation {
+export function setRequestsEqualLimits(
+  input: RecommendationTarget & {
+    limit: string;
+    request?: string;
+    highBytes: number;
+    stallPercent?: number;
+  },
+): Recommendation {
   const current = memoryResources(input.request, input.limit);
   const suggested = memoryResources(input.limit, input.limit);
   const patch = resourcesPatch(input.workload, input.container, suggested);
@@ -156,11 +175,7 @@ export function setRequestsEqualLimits(input: {
     input.stallPercent === undefined
       ? ""
       : ` and tasks stalled ${Math.round(input.stallPercent)}% of the time`;
-  return {
-    type: "SetRequestsEqualLimits",
-    ...(input.pod ? { pod: input.pod } : {}),
-    container: input.container,
-    workload: `${input.workload.kind}/${input.workload.name}`,
+  return recommendation("SetRequestsEqualLimits", input, {
     current,
     suggested,
     reason:
@@ -168,8 +183,8 @@ export function setRequestsEqualLimits(input: {
       `Set the memory request equal to the limit (${input.limit}): the pod becomes Guaranteed QoS and the kubelet ` +
       "sets no memory.high, so only the limit applies (check it still fits the node: the scheduler reserves all of it).",
     patch,
-    command: patchCommand(input.workload, patch),
-  };
+    command: true,
+  });
 }
 
 /** An emptyDir volume of the pod spec, as the tmpfs rule sees it. */
@@ -182,10 +197,7 @@ export interface VolumeRef {
 
 /** A strategic-merge patch (YAML) that sets emptyDir volumes of the pod template (merged by name). */
 export function volumesPatch(workload: WorkloadRef, volumes: VolumeRef[]): string {
-  const path = TEMPLATE_PATH[workload.kind] ?? ["spec", "template", "spec"];
-  const lines: string[] = [];
-  path.forEach((p, i) => lines.push(`${"  ".repeat(i)}${p}:`));
-  const ind = "  ".repeat(path.length);
+  const { lines, ind } = podTemplate(workload);
   lines.push(`${ind}volumes:`);
   for (const v of volumes) {
     lines.push(`${ind}- name: ${v.name}`, `${ind}  emptyDir:`);
@@ -201,21 +213,20 @@ export function volumesPatch(workload: WorkloadRef, volumes: VolumeRef[]): strin
  * fails with ENOSPC instead of the container being OOM-killed), clean up, or move the files to
  * the node's disk. The patch sets `sizeLimit` on each memory-backed emptyDir of the pod.
  */
-export function limitMemoryVolume(input: {
-  workload: WorkloadRef;
-  container: string;
-  pod?: string;
-  limit?: string;
-  request?: string;
-  /** the pod's memory-backed emptyDir volumes (medium: Memory) */
-  volumes: VolumeRef[];
-  /** suggested sizeLimit, bytes (rounded down to whole Mi here) */
-  sizeLimitBytes: number;
-  /** shmem held, bytes */
-  shmemBytes: number;
-  /** the shmem stayed across OOM kills and restarts */
-  survivesRestarts: boolean;
-}): Recommendation {
+export function limitMemoryVolume(
+  input: RecommendationTarget & {
+    limit?: string;
+    request?: string;
+    /** the pod's memory-backed emptyDir volumes (medium: Memory) */
+    volumes: VolumeRef[];
+    /** suggested sizeLimit, bytes (rounded down to whole Mi here) */
+    sizeLimitBytes: number;
+    /** shmem held, bytes */
+    shmemBytes: number;
+    /** the shmem stayed across OOM kills and restarts */
+    survivesRestarts: boolean;
+  },
+): Recommendation {
   const size = `${Math.max(1, Math.floor(input.sizeLimitBytes / MI))}Mi`;
   const resources = memoryResources(input.request, input.limit);
   const named = input.volumes.map((v) => v.name);
@@ -233,11 +244,7 @@ export function limitMemoryVolume(input: {
   const which = named.length
     ? `the memory-backed volume${named.length > 1 ? "s" : ""} ${named.join(", ")}`
     : "files in memory";
-  return {
-    type: "LimitMemoryVolume",
-    ...(input.pod ? { pod: input.pod } : {}),
-    container: input.container,
-    workload: `${input.workload.kind}/${input.workload.name}`,
+  return recommendation("LimitMemoryVolume", input, {
     current: resources,
     suggested: resources,
     reason:
@@ -247,8 +254,8 @@ export function limitMemoryVolume(input: {
         : "Bound what the application writes to /dev/shm or tmpfs, ") +
       "delete files the application no longer needs, or use a disk-backed emptyDir (no medium) for data that does not have to be in memory.",
     patch,
-    ...(named.length ? { command: patchCommand(input.workload, patch) } : {}),
-  };
+    command: named.length > 0,
+  });
 }
 
 /**
@@ -256,16 +263,15 @@ export function limitMemoryVolume(input: {
  * kubelet saw (rounded up to whole Mi), so the pod is no longer among the first evicted; where
  * that reaches the limit, requests = limits (Guaranteed QoS, evicted last).
  */
-export function raiseMemoryRequest(input: {
-  workload: WorkloadRef;
-  container: string;
-  pod?: string;
-  limit?: string;
-  request?: string;
-  /** the container's working set at the eviction, bytes */
-  workingSetBytes: number;
-  qosClass?: string;
-}): Recommendation {
+export function raiseMemoryRequest(
+  input: RecommendationTarget & {
+    limit?: string;
+    request?: string;
+    /** the container's working set at the eviction, bytes */
+    workingSetBytes: number;
+    qosClass?: string;
+  },
+): Recommendation {
   const current = memoryResources(input.request, input.limit);
   const suggestedBytes = Math.ceil(input.workingSetBytes / MI) * MI;
   const limit = parseQuantity(input.limit);
@@ -274,11 +280,7 @@ export function raiseMemoryRequest(input: {
   const suggested = memoryResources(request, input.limit);
   const patch = resourcesPatch(input.workload, input.container, suggested);
   const qos = input.qosClass ? ` (QoS ${input.qosClass})` : "";
-  return {
-    type: guaranteed ? "SetRequestsEqualLimits" : "RaiseMemoryRequest",
-    ...(input.pod ? { pod: input.pod } : {}),
-    container: input.container,
-    workload: `${input.workload.kind}/${input.workload.name}`,
+  return recommendation(guaranteed ? "SetRequestsEqualLimits" : "RaiseMemoryRequest", input, {
     current,
     suggested,
     reason:
@@ -289,6 +291,6 @@ export function raiseMemoryRequest(input: {
         ? `Set the request equal to the ${input.limit} limit: the pod becomes Guaranteed QoS and is evicted last (the scheduler reserves all of it).`
         : `Raise the request to ${request}, the working set rounded up, so the scheduler reserves it and the pod is no longer over its request.`),
     patch,
-    command: patchCommand(input.workload, patch),
-  };
+    command: true,
+  });
 }

@@ -1,5 +1,5 @@
 import type { MemorySample } from "../cgroup/sample.js";
-import { kernelOf, pageCacheOf } from "./memory-stat.js";
+import { KERNEL_PARTS, kernelOf, kernelPartsOf, pageCacheOf, type KernelPart } from "./memory-stat.js";
 
 /**
  * A container's history as columns (one typed array per quantity, NaN where the kernel did not
@@ -44,21 +44,23 @@ export interface Series {
   someAvg10: Float64Array;
   /** true when `kept` came from memory.stat in at least one sample */
   hasStat: boolean;
-  /** the samples the columns were read from (sorted), for rules that need one more memory.stat key */
-  source: readonly MemorySample[];
+  /**
+   * The memory.stat kernel counters (KERNEL_PARTS order, then other_kernel), one column each, NaN
+   * where not offered; read only when a rule needs them (KernelMemoryGrowth names what grows).
+   */
+  kernelParts: () => Map<KernelPart, Float64Array>;
 }
 
-const COLUMNS = 21;
+const COLUMNS = 20;
 /**
  * One buffer reused by every call: an inspection pass analyses containers one after another,
- * and 16 fresh arrays per container would cost more than the rules themselves. A Series lives
- * until the next toSeries call; pass `own: true` to keep it longer.
+ * and 20 fresh arrays per container would cost more than the rules themselves. A Series lives
+ * until the next toSeries (or seriesFromHistories) call; pass `own: true` to keep it longer.
  */
 let pool = new Float64Array(0);
 
-/** Columns of a history, in time order (sorted here if it is not). */
-export function toSeries(samples: readonly MemorySample[], own = false): Series {
-  const n = samples.length;
+/** A Series of n samples whose columns are still to be filled (hasStat false, no kernel parts). */
+export function emptySeries(n: number, version: "v1" | "v2", own = false): Series {
   let buf: Float64Array;
   if (own) buf = new Float64Array(n * COLUMNS);
   else {
@@ -67,9 +69,9 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
   }
   let next = 0;
   const col = () => buf.subarray(n * next, n * ++next);
-  const s: Series = {
+  return {
     n,
-    version: samples[0]?.version ?? "v2",
+    version,
     t: col(),
     usage: col(),
     limit: col(),
@@ -91,8 +93,15 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
     fullTotal: col(),
     someAvg10: col(),
     hasStat: false,
-    source: samples,
+    kernelParts: () => new Map(),
   };
+}
+
+/** Columns of a history, in time order (sorted here if it is not). */
+export function toSeries(samples: readonly MemorySample[], own = false): Series {
+  const n = samples.length;
+  const s = emptySeries(n, samples[0]?.version ?? "v2", own);
+  s.kernelParts = () => kernelPartColumns(samples);
   // columns in locals: the loop below is the one pass over every sample's objects
   const { t, usage, limit: limitCol, high: highCol, peak, failcnt, procs, oomKill, highEvents } = s;
   const { kept, anon: anonCol, file, shmem, pageCache, inactiveFile, kernel, swap } = s;
@@ -165,6 +174,19 @@ export function toSeries(samples: readonly MemorySample[], own = false): Series 
   }
   s.hasStat = hasStat;
   return s;
+}
+
+/** kernelPartsOf of every sample, as columns (see Series.kernelParts). */
+function kernelPartColumns(samples: readonly MemorySample[]): Map<KernelPart, Float64Array> {
+  const cols = new Map<KernelPart, Float64Array>();
+  for (const key of [...KERNEL_PARTS, "other_kernel"] as const)
+    cols.set(key, new Float64Array(samples.length).fill(NaN));
+  samples.forEach((x, i) => {
+    if (!x.stat) return;
+    for (const [key, v] of Object.entries(kernelPartsOf(x.stat)))
+      (cols.get(key as KernelPart) as Float64Array)[i] = v;
+  });
+  return cols;
 }
 
 /**

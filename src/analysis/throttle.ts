@@ -2,6 +2,7 @@ import { formatBytes } from "../api/quantity.js";
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
 import { counterDelta, lastKnown, maxKnown, type Series } from "./series.js";
+import { ranIn, StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 export interface ThrottleContext {
@@ -31,10 +32,8 @@ export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: Thr
 
   let firstEvent = NaN;
   let lastEvent = NaN;
-  let aliveSeconds = 0;
-  let aliveStall = 0;
-  let pinnedSeconds = 0;
-  let pinnedStall = 0;
+  const alive = new StallTime();
+  const pinnedTime = new StallTime();
   let pinnedSamples = 0;
   let aliveSamples = 0;
   let avg10Max = NaN;
@@ -62,20 +61,12 @@ export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: Thr
       if (Number.isNaN(firstEvent)) firstEvent = t[i] as number;
       lastEvent = t[i] as number;
     }
-    // the interval in which the processes died still had them running for most of it
-    if (procs[i - 1] === 0) continue;
-    const dt = (t[i] as number) - (t[i - 1] as number);
-    const stall = counterDelta(someTotal[i - 1] as number, someTotal[i] as number);
-    aliveSeconds += dt;
-    aliveStall += stall;
-    if (pinned || before) {
-      pinnedSeconds += dt;
-      pinnedStall += stall;
-    }
+    if (!ranIn(s, i)) continue;
+    alive.add(s, i);
+    if (pinned || before) pinnedTime.add(s, i);
   }
   if (highEvents === 0) return [];
-  const stallPercent =
-    pinnedSeconds > 0 ? (100 * pinnedStall) / pinnedSeconds : (100 * aliveStall) / aliveSeconds;
+  const stallPercent = pinnedTime.seconds > 0 ? pinnedTime.somePercent() : alive.somePercent();
   const significant = hasPsi
     ? stallPercent >= th.minStallPercent
     : pinnedSamples > 0 && keptAtHigh >= 0.9 * high;
@@ -99,7 +90,7 @@ export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: Thr
         requestBytes: ctx.request,
         highEvents,
         stallPercent: round1(stallPercent),
-        windowStallPercent: aliveSeconds > 0 ? round1((100 * aliveStall) / aliveSeconds) : undefined,
+        windowStallPercent: alive.seconds > 0 ? round1(alive.somePercent()) : undefined,
         someAvg10Max: avg10Max,
         pinnedSamples,
         samples: aliveSamples,

@@ -105,13 +105,18 @@ export function tmpfsFindings(
   }
 
   // the shmem a main-process kill found, and what was left when the container ran again
-  const main = kills.filter((x) => x.main);
+  // plain loops: filter/map over arrays that are sometimes empty made V8 deoptimize this
+  // function on every call
   const statusKills = input.statusKills ?? 0;
-  const killCount = Math.max(
-    main.reduce((n, x) => n + x.count, 0),
-    statusKills,
-  );
-  const checks = main.map((x) => shmemAcross(s, x, procsTell)).filter((c) => c !== undefined);
+  let mainKills = 0;
+  const checks: ShmemAcross[] = [];
+  for (const x of kills) {
+    if (!x.main) continue;
+    mainKills += x.count;
+    const c = shmemAcross(s, x, procsTell);
+    if (c !== undefined) checks.push(c);
+  }
+  const killCount = Math.max(mainKills, statusKills);
   // the kubelet counted the kills; the files are still there now that the container runs again
   const lastUsage = lastKnown(s.usage);
   const heldAfterRestarts =

@@ -1,0 +1,110 @@
+import { formatDuration } from "../api/duration.js";
+import type { Condition, Finding } from "../api/memoryinspection.js";
+import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
+import { plural, Rule } from "./inspection-rules.js";
+import type { ResolvedTarget } from "./targets.js";
+
+export interface ConditionsInput {
+  previous: Condition[] | undefined;
+  target: ResolvedTarget;
+  /** nodes whose agent gave no cgroup data, and why */
+  unavailable: readonly { node: string; reason: string }[];
+  findings: readonly Finding[];
+  activeOom: readonly Finding[];
+  windowMs: number;
+  now: Date;
+  generation: number | undefined;
+}
+
+/** The pass's conditions: Ready, OOMKilled, MemoryLeak and MemoryThrottled, in that order of setting. */
+export function inspectionConditions(input: ConditionsInput): Condition[] {
+  let conditions = input.previous ?? [];
+  for (const c of [
+    ready(input),
+    oomKilled(input),
+    ruleCondition(input.findings, ConditionType.MemoryLeak, Rule.MemoryLeak),
+    ruleCondition(input.findings, ConditionType.MemoryThrottled, Rule.MemoryThrottled),
+  ])
+    conditions = setCondition(conditions, c, input.now, input.generation);
+  return conditions;
+}
+
+function ready({ target, unavailable }: ConditionsInput): ConditionInput {
+  if (unavailable.length)
+    return {
+      type: ConditionType.Ready,
+      status: "False",
+      reason: Reason.AgentUnavailable,
+      message: `No cgroup data from ${[...new Set(unavailable.map((u) => u.node))].join(", ")}: ${unavailable[0]!.reason}. Pod status rules still ran.`,
+    };
+  return target.pods.length
+    ? {
+        type: ConditionType.Ready,
+        status: "True",
+        reason: Reason.Inspected,
+        message: `Inspected ${plural(target.pods.length, "pod")} of ${target.description}.`,
+      }
+    : {
+        type: ConditionType.Ready,
+        status: "True",
+        reason: Reason.NoPods,
+        message: `${target.description} has no pods right now; nothing to inspect.`,
+      };
+}
+
+function oomKilled({ findings, activeOom, windowMs }: ConditionsInput): ConditionInput {
+  if (activeOom.length) {
+    const total = activeOom.reduce((s, f) => s + f.count, 0);
+    return {
+      type: ConditionType.OOMKilled,
+      status: "True",
+      reason: Reason.OOMKillsSeen,
+      message: `${plural(total, "OOM kill")} in the last ${formatDuration(windowMs)}: ${activeOom.map((f) => `${f.pod}/${f.container} (${f.count})`).join(", ")}.`,
+    };
+  }
+  return findings.some((f) => f.rule === Rule.OOMKilled)
+    ? {
+        type: ConditionType.OOMKilled,
+        status: "False",
+        reason: Reason.NoRecentOOMKills,
+        message: `No OOM kill in the last ${formatDuration(windowMs)}.`,
+      }
+    : {
+        type: ConditionType.OOMKilled,
+        status: "False",
+        reason: Reason.NoOOMKills,
+        message: "No OOM kill seen.",
+      };
+}
+
+const RULE_CONDITION = {
+  [Rule.MemoryLeak]: {
+    found: "LeakDetected",
+    none: "NoLeak",
+    text: "No sustained growth of unreclaimable memory.",
+  },
+  [Rule.MemoryThrottled]: {
+    found: "ThrottledAtMemoryHigh",
+    none: "NotThrottled",
+    text: "No allocation throttling at memory.high.",
+  },
+} as const;
+
+/** True with the first active finding's message, or False ("Resolved" when there was one). */
+function ruleCondition(
+  findings: readonly Finding[],
+  type: string,
+  rule: typeof Rule.MemoryLeak | typeof Rule.MemoryThrottled,
+): ConditionInput {
+  const words = RULE_CONDITION[rule];
+  const f = findings.find((x) => x.rule === rule && !x.resolved);
+  if (f)
+    return { type, status: "True", reason: words.found, message: `${f.pod}/${f.container}: ${f.message}` };
+  const had = findings.some((x) => x.rule === rule);
+  return {
+    type,
+    status: "False",
+    reason: had ? "Resolved" : words.none,
+    message: had ? `No longer seen. ${words.text}` : words.text,
+  };
+}
