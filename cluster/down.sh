@@ -56,7 +56,8 @@ rm -f "$KUBECONFIG_PATH" "$REPO/config/local/cluster.env"
 
 # prove it: no process of ours, no mount, no cgroup left
 problems=()
-procs=$(pgrep -f "$BIN/|containerd --config $STATE|containerd-shim-runc-v2 .*$STATE" 2>/dev/null | tr '\n' ' ')
+# (each of our processes names the state directory on its command line; others may run the same binaries)
+procs=$(pgrep -f "$STATE[/ ]" 2>/dev/null | tr '\n' ' ')
 [ -n "$procs" ] && problems+=("processes $procs")
 grep -q " $STATE" /proc/mounts && problems+=("mounts under $STATE")
 for h in $CGROUP_HIERARCHIES; do [ -d "/sys/fs/cgroup/$h$CGROUP_ROOT" ] && problems+=("cgroup /sys/fs/cgroup/$h$CGROUP_ROOT"); done

@@ -82,16 +82,35 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-/** TokenReview through the apiserver (needs RBAC: create tokenreviews). */
+/**
+ * The audience of the token the controller sends to agents (a projected ServiceAccount token,
+ * config/controller/deployment.yaml). The apiserver refuses such a token, so one that leaks on
+ * the way to an agent opens nothing but the agents' read-only API.
+ */
+export const AGENT_TOKEN_AUDIENCE = "memlens-agent";
+
+/**
+ * TokenReview through the apiserver (needs RBAC: create tokenreviews): first for the agent
+ * audience, then for the apiserver's own (a token from `kubectl create token`, or a controller
+ * run outside the cluster).
+ */
 export function kubeTokenReview(client: KubeClient): TokenReviewFn {
-  return async (token) => {
-    const review = await client.request<{
+  const review = async (token: string, audiences?: string[]): Promise<TokenReviewResult> => {
+    const r = await client.request<{
       status?: { authenticated?: boolean; user?: { username?: string } };
     }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
-      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenReview",
+        spec: { token, ...(audiences ? { audiences } : {}) },
+      },
       timeoutMs: 10_000,
     });
-    return { authenticated: review.status?.authenticated === true, username: review.status?.user?.username };
+    return { authenticated: r.status?.authenticated === true, username: r.status?.user?.username };
+  };
+  return async (token) => {
+    const scoped = await review(token, [AGENT_TOKEN_AUDIENCE]);
+    return scoped.authenticated ? scoped : review(token);
   };
 }
 
