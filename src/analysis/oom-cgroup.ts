@@ -122,6 +122,7 @@ function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
 export function oomFindings(s: Series, kills: OomKill[], limitOverride?: number): RuleFinding[] {
   const out: RuleFinding[] = [];
   const limit = limitOverride ?? lastKnown(s.limit);
+  if (kills.length === 0) return out;
   const peak = Math.max(maxKnown(s.peak), maxKnown(s.usage));
   const main = kills.filter((k) => k.main);
   const child = kills.filter((k) => !k.main);

@@ -1,6 +1,6 @@
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { counterDelta, lastKnown, type Series } from "./series.js";
-import { ranIn, StallTime } from "./stall.js";
+import { StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 /**
@@ -11,22 +11,37 @@ import type { Thresholds } from "./thresholds.js";
  */
 export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: number): RuleFinding[] {
   if (s.version !== "v2") return [];
-  const { t, someTotal } = s;
+  const { n, t, someTotal, fullTotal, procs } = s;
   const highCol = s.highEvents;
+  // StallTime.add of every interval the processes ran in with PSI, written out: this loop looks
+  // at every sample of every container
   const stall = new StallTime();
+  let seconds = 0;
+  let some = 0;
+  let full = 0;
   let highEvents = 0;
   let first = NaN;
   let last = NaN;
   let lastAlive = -1;
-  for (let i = 1; i < s.n; i++) {
+  for (let i = 1; i < n; i++) {
     highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
-    if (!ranIn(s, i) || Number.isNaN(someTotal[i])) continue;
+    // ranIn(s, i)
+    if (procs[i - 1] === 0) continue;
+    const total = someTotal[i] as number;
+    if (Number.isNaN(total)) continue;
     lastAlive = i - 1;
-    if (stall.add(s, i) > 0) {
+    const stalled = counterDelta(someTotal[i - 1] as number, total);
+    seconds += (t[i] as number) - (t[i - 1] as number);
+    some += stalled;
+    full += counterDelta(fullTotal[i - 1] as number, fullTotal[i] as number);
+    if (stalled > 0) {
       if (Number.isNaN(first)) first = t[i] as number;
       last = t[i] as number;
     }
   }
+  stall.seconds = seconds;
+  stall.some = some;
+  stall.full = full;
   // stalls that memory.high explains belong to MemoryThrottled
   if (stall.seconds <= 0 || highEvents > 0) return [];
   const percent = stall.somePercent();

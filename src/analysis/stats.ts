@@ -272,11 +272,14 @@ export function groupedFit(p: Points, use?: Uint8Array): Fit {
  */
 const MAX_OUTLIER_SHARE = 0.1;
 
+let inlierScratch = { resid: new Float64Array(64), tmp: new Float64Array(64) };
+
 export function inliers(p: Points, slope: number, floor = 0): Uint8Array {
   const use = new Uint8Array(p.n).fill(1);
   if (!Number.isFinite(slope) || p.n === 0) return use;
-  const resid = new Float64Array(p.n);
-  const tmp = new Float64Array(p.n);
+  if (inlierScratch.resid.length < p.n)
+    inlierScratch = { resid: new Float64Array(2 * p.n), tmp: new Float64Array(2 * p.n) };
+  const { resid, tmp } = inlierScratch;
   let start = 0;
   while (start < p.n) {
     let end = start + 1;
@@ -316,6 +319,9 @@ export function risingFraction(p: Points): number {
   return steps === 0 ? NaN : rising / steps;
 }
 
+/** the troughs of cycleLength's zig-zag: reused */
+let cycleScratch = new Float64Array(64);
+
 /** share of a run's range a fall (or rise) must span to count as a turn of a cycle */
 const CYCLE_SWING = 0.25;
 
@@ -336,25 +342,29 @@ export function cycleLength(t: Float64Array, y: Float64Array, from: number, to: 
   }
   const swing = Math.max(floor, CYCLE_SWING * (hi - lo));
   if (!(swing > 0)) return NaN;
-  const troughs: number[] = [];
+  // the zig-zag starts at the first reading; a NaN reading fails every comparison below, as if skipped
+  let i = from;
+  while (i < to && Number.isNaN(y[i])) i++;
+  if (i === to) return NaN;
+  let troughs = cycleScratch;
+  let count = 0;
   // falling: looking for the bottom of a fall; rising: for the top of a rise
   let falling = false;
-  let ext = NaN;
-  let extT = NaN;
-  for (let i = from; i < to; i++) {
+  let ext = y[i] as number;
+  let extT = t[i] as number;
+  for (i++; i < to; i++) {
     const v = y[i] as number;
-    if (Number.isNaN(v)) continue;
-    if (Number.isNaN(ext)) {
-      ext = v;
-      extT = t[i] as number;
-      continue;
-    }
     if (falling) {
       if (v < ext) {
         ext = v;
         extT = t[i] as number;
       } else if (v >= ext + swing) {
-        troughs.push(extT);
+        if (count === troughs.length) {
+          const bigger = new Float64Array(2 * count);
+          bigger.set(troughs);
+          troughs = cycleScratch = bigger;
+        }
+        troughs[count++] = extT;
         falling = false;
         ext = v;
       }
@@ -365,12 +375,13 @@ export function cycleLength(t: Float64Array, y: Float64Array, from: number, to: 
       extT = t[i] as number;
     }
   }
-  if (troughs.length < 3) return NaN;
-  const gaps = new Float64Array(troughs.length - 1);
+  if (count < 3) return NaN;
+  // the gaps between troughs, in place
   let longest = 0;
-  for (let i = 1; i < troughs.length; i++) {
-    gaps[i - 1] = (troughs[i] as number) - (troughs[i - 1] as number);
-    longest = Math.max(longest, gaps[i - 1] as number);
+  for (let k = 1; k < count; k++) {
+    const gap = (troughs[k] as number) - (troughs[k - 1] as number);
+    troughs[k - 1] = gap;
+    longest = Math.max(longest, gap);
   }
-  return Math.min(longest, 1.5 * median(gaps, gaps.length));
+  return Math.min(longest, 1.5 * median(troughs, count - 1));
 }
