@@ -29,7 +29,15 @@ import { findOomKills } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
 import { kernelOf, kernelPartsOf, pageCacheOf, workingSetOf, type KernelPart } from "./memory-stat.js";
 import { toSeries, type Series } from "./series.js";
-import { addWindows, makePoints, makeWindows, minimaOver, risingFraction, theilSen } from "./stats.js";
+import {
+  addWindows,
+  makePoints,
+  makeWindows,
+  minimaOver,
+  risingFraction,
+  theilSen,
+  type Points,
+} from "./stats.js";
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./thresholds.js";
 
 export {
@@ -247,7 +255,28 @@ function computeTrend(s: Series, y: Float64Array): Trend {
   if (points.t.length < windows.n) points = makePoints(Math.max(windows.n, 2 * points.t.length));
   points.n = 0;
   minimaOver(s.t, y, windows, points);
+  if (flat(points)) {
+    // a column that does not move (no shmem, a fixed page cache): every slope is exactly 0 and
+    // every step flat, which is what Theil–Sen and risingFraction would find; with no two
+    // points in a run there is neither
+    return hasStep(points) ? { perHour: 0, rising: 0.5, span } : { perHour: NaN, rising: NaN, span };
+  }
   return { perHour: theilSen(points) * HOUR, rising: risingFraction(points), span };
+}
+
+/** Whether two neighbouring points are in one run. */
+function hasStep(p: Points): boolean {
+  for (let i = 1; i < p.n; i++) if (p.g[i] === p.g[i - 1]) return true;
+  return false;
+}
+
+/** Whether every point has the same finite y (and there is one). */
+function flat(p: Points): boolean {
+  if (p.n === 0) return false;
+  const y0 = p.y[0] as number;
+  if (!Number.isFinite(y0)) return false;
+  for (let i = 1; i < p.n; i++) if (p.y[i] !== y0) return false;
+  return true;
 }
 
 const KIND_NAMES: Record<keyof GrowthByKind, string> = {

@@ -23,21 +23,35 @@ export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: n
   let first = NaN;
   let last = NaN;
   let lastAlive = -1;
+  // the previous sample's readings carried in locals: one load per column and sample
+  let prevHigh = highCol[0] as number;
+  let prevProcs = procs[0] as number;
+  let prevSome = someTotal[0] as number;
+  let prevFull = fullTotal[0] as number;
+  let prevT = t[0] as number;
   for (let i = 1; i < n; i++) {
-    highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
-    // ranIn(s, i)
-    if (procs[i - 1] === 0) continue;
+    const high = highCol[i] as number;
     const total = someTotal[i] as number;
-    if (Number.isNaN(total)) continue;
-    lastAlive = i - 1;
-    const stalled = counterDelta(someTotal[i - 1] as number, total);
-    seconds += (t[i] as number) - (t[i - 1] as number);
-    some += stalled;
-    full += counterDelta(fullTotal[i - 1] as number, fullTotal[i] as number);
-    if (stalled > 0) {
-      if (Number.isNaN(first)) first = t[i] as number;
-      last = t[i] as number;
+    const fullTotalI = fullTotal[i] as number;
+    const ti = t[i] as number;
+    highEvents += counterDelta(prevHigh, high);
+    // ranIn(s, i), and PSI read
+    if (prevProcs !== 0 && !Number.isNaN(total)) {
+      lastAlive = i - 1;
+      const stalled = counterDelta(prevSome, total);
+      seconds += ti - prevT;
+      some += stalled;
+      full += counterDelta(prevFull, fullTotalI);
+      if (stalled > 0) {
+        if (Number.isNaN(first)) first = ti;
+        last = ti;
+      }
     }
+    prevHigh = high;
+    prevProcs = procs[i] as number;
+    prevSome = total;
+    prevFull = fullTotalI;
+    prevT = ti;
   }
   stall.seconds = seconds;
   stall.some = some;

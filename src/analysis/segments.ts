@@ -27,6 +27,11 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
   const { n, procs: procsCol, peak, oomKill, highEvents, failcnt } = s;
   const ratio = th.restartRatio;
   const minBytes = th.restartMinBytes;
+  // the counters at `prev`, carried in locals
+  let prevPeak = NaN;
+  let prevOomKill = NaN;
+  let prevHigh = NaN;
+  let prevFailcnt = NaN;
   for (let i = 0; i < n; i++) {
     let boundary = false;
     while (k < kills.length && (kills[k] as OomKill).index <= i) {
@@ -47,21 +52,29 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
       }
       continue;
     }
+    const peakI = peak[i] as number;
+    const oomKillI = oomKill[i] as number;
+    const highI = highEvents[i] as number;
+    const failcntI = failcnt[i] as number;
     if (
       from >= 0 &&
       (boundary ||
         restarted(s, y, prev, i, ratio, minBytes) ||
         // a counter that went down: the cgroup was created again
-        (peak[i] as number) < (peak[prev] as number) ||
-        (oomKill[i] as number) < (oomKill[prev] as number) ||
-        (highEvents[i] as number) < (highEvents[prev] as number) ||
-        (failcnt[i] as number) < (failcnt[prev] as number))
+        peakI < prevPeak ||
+        oomKillI < prevOomKill ||
+        highI < prevHigh ||
+        failcntI < prevFailcnt)
     ) {
       out.push({ from, to: prev + 1 });
       from = -1;
     }
     if (from < 0) from = i;
     prev = i;
+    prevPeak = peakI;
+    prevOomKill = oomKillI;
+    prevHigh = highI;
+    prevFailcnt = failcntI;
   }
   if (from >= 0) out.push({ from, to: prev + 1 });
   return out;
