@@ -29,7 +29,15 @@ import { findOomKills } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
 import { kernelOf, kernelPartsOf, pageCacheOf, workingSetOf, type KernelPart } from "./memory-stat.js";
 import { toSeries, type Series } from "./series.js";
-import { makePoints, risingFraction, theilSen, windowMinima } from "./stats.js";
+import {
+  addWindows,
+  makePoints,
+  makeWindows,
+  minimaOver,
+  risingFraction,
+  theilSen,
+  type Points,
+} from "./stats.js";
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./thresholds.js";
 
 export {
@@ -187,37 +195,88 @@ export interface Trend {
 }
 
 /**
- * Trends already computed over one set of runs, by column: the rules of one analysis share their
- * runs (analyze.ts splits them once) and ask for the same columns' trends (anon, shmem, kernel)
- * more than once. Held weakly: gone with the runs, that is with the analysis.
+ * What the trends over one set of runs share: the windows of the lower envelope, and the trends
+ * computed so far. The rules of one analysis share their runs (analyze.ts splits them once) and
+ * ask for the same columns' trends (anon, shmem, kernel) more than once, over the same windows.
+ * One analysis at a time: the next set of runs (the next analysis) takes the place of the last,
+ * reusing its buffers.
  */
-const trends = new WeakMap<Segment[], Map<Float64Array, Trend>>();
+const shared = {
+  s: undefined as Series | undefined,
+  runs: undefined as Segment[] | undefined,
+  /** seconds covered by the runs of two samples or more */
+  span: 0,
+  /** WINDOWS windows over those runs, in proportion to each run's span (at least 2 a run) */
+  windows: makeWindows(64),
+  /** the trends computed so far, and their columns */
+  columns: [] as Float64Array[],
+  trends: [] as Trend[],
+};
 
 /** The lower envelope of y (per-window minima, within runs) and its robust slope. Do not modify the result. */
 export function trend(s: Series, y: Float64Array, runs: Segment[]): Trend {
-  let byColumn = trends.get(runs);
-  if (!byColumn) {
-    byColumn = new Map();
-    trends.set(runs, byColumn);
-  }
-  let out = byColumn.get(y);
-  if (!out) {
-    out = computeTrend(s, y, runs);
-    byColumn.set(y, out);
-  }
+  if (shared.runs !== runs || shared.s !== s) share(s, runs);
+  const known = shared.columns.indexOf(y);
+  if (known >= 0) return shared.trends[known] as Trend;
+  const out = computeTrend(s, y);
+  shared.columns.push(y);
+  shared.trends.push(out);
   return out;
 }
 
-function computeTrend(s: Series, y: Float64Array, runs: Segment[]): Trend {
-  const usable = runs.filter((g) => g.to - g.from >= 2);
+function share(s: Series, runs: Segment[]): void {
+  const t = s.t;
   let span = 0;
-  for (const g of usable) span += (s.t[g.to - 1] as number) - (s.t[g.from] as number);
+  for (const g of runs) if (g.to - g.from >= 2) span += (t[g.to - 1] as number) - (t[g.from] as number);
+  shared.s = s;
+  shared.runs = runs;
+  shared.span = span;
+  shared.windows.n = 0;
+  shared.columns.length = 0;
+  shared.trends.length = 0;
+  if (span <= 0) return;
+  let group = 0;
+  for (const g of runs) {
+    if (g.to - g.from < 2) continue;
+    const count = Math.max(
+      2,
+      Math.round((WINDOWS * ((t[g.to - 1] as number) - (t[g.from] as number))) / span),
+    );
+    addWindows(t, g.from, g.to, count, group++, shared.windows);
+  }
+}
+
+/** The envelope points of the column being fitted: reused, a trend is computed to the end before the next. */
+let points = makePoints(64);
+
+function computeTrend(s: Series, y: Float64Array): Trend {
+  const { span, windows } = shared;
   if (span <= 0) return { perHour: NaN, rising: NaN, span: 0 };
-  const windowsOf = (g: Segment) =>
-    Math.max(2, Math.round((WINDOWS * ((s.t[g.to - 1] as number) - (s.t[g.from] as number))) / span));
-  const points = makePoints(usable.reduce((n, g) => n + windowsOf(g), 0));
-  usable.forEach((g, i) => windowMinima(s.t, y, g.from, g.to, windowsOf(g), i, points));
+  if (points.t.length < windows.n) points = makePoints(Math.max(windows.n, 2 * points.t.length));
+  points.n = 0;
+  minimaOver(s.t, y, windows, points);
+  if (flat(points)) {
+    // a column that does not move (no shmem, a fixed page cache): every slope is exactly 0 and
+    // every step flat, which is what Theil–Sen and risingFraction would find; with no two
+    // points in a run there is neither
+    return hasStep(points) ? { perHour: 0, rising: 0.5, span } : { perHour: NaN, rising: NaN, span };
+  }
   return { perHour: theilSen(points) * HOUR, rising: risingFraction(points), span };
+}
+
+/** Whether two neighbouring points are in one run. */
+function hasStep(p: Points): boolean {
+  for (let i = 1; i < p.n; i++) if (p.g[i] === p.g[i - 1]) return true;
+  return false;
+}
+
+/** Whether every point has the same finite y (and there is one). */
+function flat(p: Points): boolean {
+  if (p.n === 0) return false;
+  const y0 = p.y[0] as number;
+  if (!Number.isFinite(y0)) return false;
+  for (let i = 1; i < p.n; i++) if (p.y[i] !== y0) return false;
+  return true;
 }
 
 const KIND_NAMES: Record<keyof GrowthByKind, string> = {

@@ -94,7 +94,11 @@ export function fitLeak(
     const cycle = cycleLength(s.t, y, g.from, g.to, CYCLE_MIN_SWING);
     return Math.max(4, Number.isFinite(cycle) ? Math.min(share, Math.floor(span / cycle)) : share);
   });
-  const points = makePoints(windows.reduce((n, w) => n + w, 0));
+  let capacity = 0;
+  for (const w of windows) capacity += w;
+  if (envelope.t.length < capacity) envelope = makePoints(Math.max(capacity, 2 * envelope.t.length));
+  const points = envelope;
+  points.n = 0;
   const lateFrom = new Float64Array(growing.length);
   growing.forEach((g, i) => {
     windowMinima(s.t, y, g.from, g.to, windows[i] as number, i, points);
@@ -114,6 +118,9 @@ export function fitLeak(
     stalled,
   };
 }
+
+/** The envelope points fitLeak fits: reused, a fit runs to its end before the next. */
+let envelope = makePoints(128);
 
 export function isLeak(fit: LeakFit, th: Thresholds["leak"]): boolean {
   return (

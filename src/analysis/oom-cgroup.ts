@@ -35,8 +35,11 @@ export function findOomKills(s: Series, th: Thresholds["oom"]): OomKill[] {
   const v1 = s.version === "v1";
   const source = v1 ? "memory.oom_control oom_kill" : "memory.events oom_kill";
   let lastKill = -Infinity;
+  let prev = oomKill[0] as number;
   for (let i = 1; i < s.n; i++) {
-    const counted = counterDelta(oomKill[i - 1] as number, oomKill[i] as number);
+    const cur = oomKill[i] as number;
+    const counted = counterDelta(prev, cur);
+    prev = cur;
     if (counted > 0) {
       kills.push(kill(s, i, counted, killedMain(s, i, th), source));
       lastKill = i;
@@ -122,6 +125,7 @@ function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
 export function oomFindings(s: Series, kills: OomKill[], limitOverride?: number): RuleFinding[] {
   const out: RuleFinding[] = [];
   const limit = limitOverride ?? lastKnown(s.limit);
+  if (kills.length === 0) return out;
   const peak = Math.max(maxKnown(s.peak), maxKnown(s.usage));
   const main = kills.filter((k) => k.main);
   const child = kills.filter((k) => !k.main);

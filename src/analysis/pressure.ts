@@ -1,6 +1,6 @@
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { counterDelta, lastKnown, type Series } from "./series.js";
-import { ranIn, StallTime } from "./stall.js";
+import { StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 /**
@@ -11,22 +11,51 @@ import type { Thresholds } from "./thresholds.js";
  */
 export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: number): RuleFinding[] {
   if (s.version !== "v2") return [];
-  const { t, someTotal } = s;
+  const { n, t, someTotal, fullTotal, procs } = s;
   const highCol = s.highEvents;
+  // StallTime.add of every interval the processes ran in with PSI, written out: this loop looks
+  // at every sample of every container
   const stall = new StallTime();
+  let seconds = 0;
+  let some = 0;
+  let full = 0;
   let highEvents = 0;
   let first = NaN;
   let last = NaN;
   let lastAlive = -1;
-  for (let i = 1; i < s.n; i++) {
-    highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
-    if (!ranIn(s, i) || Number.isNaN(someTotal[i])) continue;
-    lastAlive = i - 1;
-    if (stall.add(s, i) > 0) {
-      if (Number.isNaN(first)) first = t[i] as number;
-      last = t[i] as number;
+  // the previous sample's readings carried in locals: one load per column and sample
+  let prevHigh = highCol[0] as number;
+  let prevProcs = procs[0] as number;
+  let prevSome = someTotal[0] as number;
+  let prevFull = fullTotal[0] as number;
+  let prevT = t[0] as number;
+  for (let i = 1; i < n; i++) {
+    const high = highCol[i] as number;
+    const total = someTotal[i] as number;
+    const fullTotalI = fullTotal[i] as number;
+    const ti = t[i] as number;
+    highEvents += counterDelta(prevHigh, high);
+    // ranIn(s, i), and PSI read
+    if (prevProcs !== 0 && !Number.isNaN(total)) {
+      lastAlive = i - 1;
+      const stalled = counterDelta(prevSome, total);
+      seconds += ti - prevT;
+      some += stalled;
+      full += counterDelta(prevFull, fullTotalI);
+      if (stalled > 0) {
+        if (Number.isNaN(first)) first = ti;
+        last = ti;
+      }
     }
+    prevHigh = high;
+    prevProcs = procs[i] as number;
+    prevSome = total;
+    prevFull = fullTotalI;
+    prevT = ti;
   }
+  stall.seconds = seconds;
+  stall.some = some;
+  stall.full = full;
   // stalls that memory.high explains belong to MemoryThrottled
   if (stall.seconds <= 0 || highEvents > 0) return [];
   const percent = stall.somePercent();

@@ -23,8 +23,16 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
   let prev = -1;
   // after a kill on a pod cgroup the pause process stays: the container is down until more run again
   let downWhile = 0;
-  const procsCol = s.procs;
-  for (let i = 0; i < s.n; i++) {
+  // columns and thresholds in locals: this loop looks at every sample
+  const { n, procs: procsCol, peak, oomKill, highEvents, failcnt } = s;
+  const ratio = th.restartRatio;
+  const minBytes = th.restartMinBytes;
+  // the counters at `prev`, carried in locals
+  let prevPeak = NaN;
+  let prevOomKill = NaN;
+  let prevHigh = NaN;
+  let prevFailcnt = NaN;
+  for (let i = 0; i < n; i++) {
     let boundary = false;
     while (k < kills.length && (kills[k] as OomKill).index <= i) {
       const kill = kills[k] as OomKill;
@@ -44,12 +52,29 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
       }
       continue;
     }
-    if (from >= 0 && (boundary || restarted(s, y, prev, i, th))) {
+    const peakI = peak[i] as number;
+    const oomKillI = oomKill[i] as number;
+    const highI = highEvents[i] as number;
+    const failcntI = failcnt[i] as number;
+    if (
+      from >= 0 &&
+      (boundary ||
+        restarted(s, y, prev, i, ratio, minBytes) ||
+        // a counter that went down: the cgroup was created again
+        peakI < prevPeak ||
+        oomKillI < prevOomKill ||
+        highI < prevHigh ||
+        failcntI < prevFailcnt)
+    ) {
       out.push({ from, to: prev + 1 });
       from = -1;
     }
     if (from < 0) from = i;
     prev = i;
+    prevPeak = peakI;
+    prevOomKill = oomKillI;
+    prevHigh = highI;
+    prevFailcnt = failcntI;
   }
   if (from >= 0) out.push({ from, to: prev + 1 });
   return out;
@@ -61,21 +86,18 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
  */
 const RESTART_UNSEEN_S = 1;
 
-function restarted(s: Series, y: Float64Array, a: number, b: number, th: Thresholds["leak"]): boolean {
+/** Memory fell from sample a to b as far as a restart takes it (the counters are splitRuns' look). */
+function restarted(
+  s: Series,
+  y: Float64Array,
+  a: number,
+  b: number,
+  ratio: number,
+  minBytes: number,
+): boolean {
   const before = y[a] as number;
   const after = y[b] as number;
-  if (after < th.restartRatio * before && before - after >= th.restartMinBytes && !processesStayed(s, a, b))
-    return true;
-  return (
-    wentDown(s.peak, a, b) ||
-    wentDown(s.oomKill, a, b) ||
-    wentDown(s.highEvents, a, b) ||
-    wentDown(s.failcnt, a, b)
-  );
-}
-
-function wentDown(col: Float64Array, a: number, b: number): boolean {
-  return (col[b] as number) < (col[a] as number);
+  return after < ratio * before && before - after >= minBytes && !processesStayed(s, a, b);
 }
 
 /**

@@ -23,9 +23,123 @@ export function addPoint(p: Points, t: number, y: number, g: number): void {
 }
 
 /**
+ * Time windows as sample index ranges: window k covers samples [from[k], to[k]) and belongs to
+ * group[k]. Computed once per run and window count, they serve every column's minima (the
+ * windows depend on the times alone).
+ */
+export interface Windows {
+  n: number;
+  from: Int32Array;
+  to: Int32Array;
+  group: Int32Array;
+}
+
+export function makeWindows(capacity: number): Windows {
+  return {
+    n: 0,
+    from: new Int32Array(capacity),
+    to: new Int32Array(capacity),
+    group: new Int32Array(capacity),
+  };
+}
+
+/**
+ * Appends the `windows` equal time windows of [from, to) that hold samples: sample i is in
+ * window min(windows - 1, floor((t[i] - t[from]) × windows / span)), the windows that hold no
+ * sample left out. t must not decrease (a Series is in time order): each window is then one
+ * range, found by binary search rather than by a look at every sample. `out` grows as needed (in place).
+ */
+export function addWindows(
+  t: Float64Array,
+  from: number,
+  to: number,
+  windows: number,
+  group: number,
+  out: Windows,
+): Windows {
+  if (to <= from) return out;
+  const t0 = t[from] as number;
+  const span = (t[to - 1] as number) - t0;
+  const scale = span > 0 ? windows / span : 0;
+  const last = windows - 1;
+  // the window of sample i, exactly as windowMinima always computed it
+  const windowOf = (i: number) => Math.min(last, Math.floor(((t[i] as number) - t0) * scale));
+  // samples come at a steady period: the next window most likely begins `step` samples on
+  const step = Math.max(1, Math.floor((to - from) / windows));
+  let i = from;
+  while (i < to) {
+    const k = windowOf(i);
+    // the first sample past i in a later window (windowOf does not decrease), looked for
+    // around the guess: a few looks a window where a sample of every window would be many
+    let j = Math.min(to, i + step);
+    if (j < to && windowOf(j) <= k) {
+      do j++;
+      while (j < to && windowOf(j) <= k);
+    } else {
+      while (j - 1 > i && windowOf(j - 1) > k) j--;
+    }
+    if (out.n === out.from.length) grow(out);
+    out.from[out.n] = i;
+    out.to[out.n] = j;
+    out.group[out.n] = group;
+    out.n++;
+    i = j;
+  }
+  return out;
+}
+
+/** More room in w, in place. */
+function grow(w: Windows): void {
+  const bigger = makeWindows(Math.max(16, w.from.length * 2));
+  bigger.from.set(w.from);
+  bigger.to.set(w.to);
+  bigger.group.set(w.group);
+  w.from = bigger.from;
+  w.to = bigger.to;
+  w.group = bigger.group;
+}
+
+/**
+ * Lower envelope over given windows: the minimum of y in each window (NaN readings skipped; a
+ * window with none left out), at the time it was first read. `out` must have room for w.n points.
+ */
+export function minimaOver(t: Float64Array, y: Float64Array, w: Windows, out: Points): void {
+  // where the last minimum was read: it carries over only within a run (windowMinima's one call)
+  let at = -1;
+  let group = -1;
+  for (let k = 0; k < w.n; k++) {
+    const a = w.from[k] as number;
+    const b = w.to[k] as number;
+    const g = w.group[k] as number;
+    if (g !== group) {
+      group = g;
+      at = -1;
+    }
+    let minY = Infinity;
+    for (let i = a; i < b; i++) {
+      const v = y[i] as number;
+      if (v < minY) {
+        minY = v;
+        at = i;
+      }
+    }
+    // nothing below Infinity: a point only if some reading was not NaN (rare)
+    if (minY === Infinity && !anyKnown(y, a, b)) continue;
+    addPoint(out, at < 0 ? NaN : (t[at] as number), minY, g);
+  }
+}
+
+function anyKnown(y: Float64Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!Number.isNaN(y[i])) return true;
+  return false;
+}
+
+const windowScratch = makeWindows(64);
+
+/**
  * Lower envelope: the minimum of y over each of `windows` equal time windows of [from, to)
  * (NaN readings skipped), at the time it was read. GC sawtooth, request bursts and child
- * processes sit above the minima; a leak lifts them all.
+ * processes sit above the minima; a leak lifts them all. t must not decrease.
  */
 export function windowMinima(
   t: Float64Array,
@@ -36,28 +150,8 @@ export function windowMinima(
   group: number,
   out: Points,
 ): void {
-  const t0 = t[from] as number;
-  const span = (t[to - 1] as number) - t0;
-  const scale = span > 0 ? windows / span : 0;
-  let current = -1;
-  let minT = NaN;
-  let minY = Infinity;
-  for (let i = from; i < to; i++) {
-    const v = y[i] as number;
-    if (Number.isNaN(v)) continue;
-    const ti = t[i] as number;
-    const w = Math.min(windows - 1, Math.floor((ti - t0) * scale));
-    if (w !== current) {
-      if (current >= 0) addPoint(out, minT, minY, group);
-      current = w;
-      minY = Infinity;
-    }
-    if (v < minY) {
-      minY = v;
-      minT = ti;
-    }
-  }
-  if (current >= 0) addPoint(out, minT, minY, group);
+  windowScratch.n = 0;
+  minimaOver(t, y, addWindows(t, from, to, windows, group, windowScratch), out);
 }
 
 const scratch = { buf: new Float64Array(1024) };
@@ -68,24 +162,25 @@ const scratch = { buf: new Float64Array(1024) };
  * least squares. NaN when there is no pair.
  */
 export function theilSen(p: Points, after?: Float64Array): number {
+  const n = p.n;
+  // room for every pair at once: no check in the loop below
+  const pairs = (n * (n - 1)) / 2;
+  if (scratch.buf.length < pairs) scratch.buf = new Float64Array(Math.max(pairs, 2 * scratch.buf.length));
+  const buf = scratch.buf;
+  const { t, y, g } = p;
   let k = 0;
-  for (let i = 0; i < p.n; i++) {
-    const gi = p.g[i] as number;
-    const ti = p.t[i] as number;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i] as number;
+    const ti = t[i] as number;
     if (after && ti < (after[gi] as number)) continue;
-    const yi = p.y[i] as number;
-    for (let j = i + 1; j < p.n && p.g[j] === gi; j++) {
-      const dt = (p.t[j] as number) - ti;
+    const yi = y[i] as number;
+    for (let j = i + 1; j < n && g[j] === gi; j++) {
+      const dt = (t[j] as number) - ti;
       if (dt <= 0) continue;
-      if (k === scratch.buf.length) {
-        const bigger = new Float64Array(k * 2);
-        bigger.set(scratch.buf);
-        scratch.buf = bigger;
-      }
-      scratch.buf[k++] = ((p.y[j] as number) - yi) / dt;
+      buf[k++] = ((y[j] as number) - yi) / dt;
     }
   }
-  return k === 0 ? NaN : median(scratch.buf, k);
+  return k === 0 ? NaN : median(buf, k);
 }
 
 /** Median of the first `len` values; reorders them (Hoare's quickselect, no allocation). */
@@ -177,11 +272,14 @@ export function groupedFit(p: Points, use?: Uint8Array): Fit {
  */
 const MAX_OUTLIER_SHARE = 0.1;
 
+let inlierScratch = { resid: new Float64Array(64), tmp: new Float64Array(64) };
+
 export function inliers(p: Points, slope: number, floor = 0): Uint8Array {
   const use = new Uint8Array(p.n).fill(1);
   if (!Number.isFinite(slope) || p.n === 0) return use;
-  const resid = new Float64Array(p.n);
-  const tmp = new Float64Array(p.n);
+  if (inlierScratch.resid.length < p.n)
+    inlierScratch = { resid: new Float64Array(2 * p.n), tmp: new Float64Array(2 * p.n) };
+  const { resid, tmp } = inlierScratch;
   let start = 0;
   while (start < p.n) {
     let end = start + 1;
@@ -221,6 +319,9 @@ export function risingFraction(p: Points): number {
   return steps === 0 ? NaN : rising / steps;
 }
 
+/** the troughs of cycleLength's zig-zag: reused */
+let cycleScratch = new Float64Array(64);
+
 /** share of a run's range a fall (or rise) must span to count as a turn of a cycle */
 const CYCLE_SWING = 0.25;
 
@@ -241,25 +342,29 @@ export function cycleLength(t: Float64Array, y: Float64Array, from: number, to: 
   }
   const swing = Math.max(floor, CYCLE_SWING * (hi - lo));
   if (!(swing > 0)) return NaN;
-  const troughs: number[] = [];
+  // the zig-zag starts at the first reading; a NaN reading fails every comparison below, as if skipped
+  let i = from;
+  while (i < to && Number.isNaN(y[i])) i++;
+  if (i === to) return NaN;
+  let troughs = cycleScratch;
+  let count = 0;
   // falling: looking for the bottom of a fall; rising: for the top of a rise
   let falling = false;
-  let ext = NaN;
-  let extT = NaN;
-  for (let i = from; i < to; i++) {
+  let ext = y[i] as number;
+  let extT = t[i] as number;
+  for (i++; i < to; i++) {
     const v = y[i] as number;
-    if (Number.isNaN(v)) continue;
-    if (Number.isNaN(ext)) {
-      ext = v;
-      extT = t[i] as number;
-      continue;
-    }
     if (falling) {
       if (v < ext) {
         ext = v;
         extT = t[i] as number;
       } else if (v >= ext + swing) {
-        troughs.push(extT);
+        if (count === troughs.length) {
+          const bigger = new Float64Array(2 * count);
+          bigger.set(troughs);
+          troughs = cycleScratch = bigger;
+        }
+        troughs[count++] = extT;
         falling = false;
         ext = v;
       }
@@ -270,12 +375,13 @@ export function cycleLength(t: Float64Array, y: Float64Array, from: number, to: 
       extT = t[i] as number;
     }
   }
-  if (troughs.length < 3) return NaN;
-  const gaps = new Float64Array(troughs.length - 1);
+  if (count < 3) return NaN;
+  // the gaps between troughs, in place
   let longest = 0;
-  for (let i = 1; i < troughs.length; i++) {
-    gaps[i - 1] = (troughs[i] as number) - (troughs[i - 1] as number);
-    longest = Math.max(longest, gaps[i - 1] as number);
+  for (let k = 1; k < count; k++) {
+    const gap = (troughs[k] as number) - (troughs[k - 1] as number);
+    troughs[k - 1] = gap;
+    longest = Math.max(longest, gap);
   }
-  return Math.min(longest, 1.5 * median(gaps, gaps.length));
+  return Math.min(longest, 1.5 * median(troughs, count - 1));
 }

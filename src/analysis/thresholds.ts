@@ -80,14 +80,20 @@ export type Thresholds = {
 };
 export type ThresholdOverrides = { [G in keyof Thresholds]?: Partial<Thresholds[G]> };
 
+const GROUPS = Object.keys(DEFAULT_THRESHOLDS) as (keyof Thresholds)[];
+
 /** The defaults with the given fields replaced; undefined fields keep their default. */
 export function resolveThresholds(overrides: ThresholdOverrides = {}): Thresholds {
   const out = {} as Thresholds;
-  for (const group of Object.keys(DEFAULT_THRESHOLDS) as (keyof Thresholds)[]) {
-    const given = Object.fromEntries(
-      Object.entries(overrides[group] ?? {}).filter(([, v]) => v !== undefined && Number.isFinite(v)),
-    );
-    (out as Record<string, unknown>)[group] = { ...DEFAULT_THRESHOLDS[group], ...given };
+  for (const group of GROUPS) {
+    const merged: Record<string, number> = { ...DEFAULT_THRESHOLDS[group] };
+    const given = overrides[group] as Record<string, number | undefined> | undefined;
+    if (given)
+      for (const key in given) {
+        const v = given[key];
+        if (v !== undefined && Number.isFinite(v)) merged[key] = v;
+      }
+    (out as Record<string, unknown>)[group] = merged;
   }
   return out;
 }

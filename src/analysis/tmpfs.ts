@@ -89,19 +89,19 @@ export function tmpfsFindings(
   // a v1 pod cgroup holds no process itself (they are in its container cgroups): its
   // cgroup.procs says nothing about whether the container runs
   const procsTell = input.scope !== "pod" && listsProcesses(s);
-  for (let i = 0; i < s.n; i++) {
-    const sh = s.shmem[i] as number;
+  // columns and thresholds in locals: this loop looks at every sample
+  const { n, shmem, procs, usage: usageCol } = s;
+  const limited = Number.isFinite(limit);
+  const near = k.nearLimitRatio * limit;
+  const { minShmemShare } = k;
+  const minBytes = th.leak.minGrowthBytes;
+  for (let i = 0; i < n; i++) {
+    const sh = shmem[i] as number;
     if (Number.isNaN(sh)) continue;
-    if (!procsTell || s.procs[i] !== 0) shmemLast = sh;
+    if (!procsTell || procs[i] !== 0) shmemLast = sh;
     shmemMax = Math.max(shmemMax, sh);
-    const usage = s.usage[i] as number;
-    if (
-      Number.isFinite(limit) &&
-      usage >= k.nearLimitRatio * limit &&
-      sh >= k.minShmemShare * usage &&
-      sh >= th.leak.minGrowthBytes
-    )
-      nearIdx = i;
+    const usage = usageCol[i] as number;
+    if (limited && usage >= near && sh >= minShmemShare * usage && sh >= minBytes) nearIdx = i;
   }
 
   // the shmem a main-process kill found, and what was left when the container ran again

@@ -105,6 +105,11 @@ function copyColumn(col: Float64Array, at: number, h: Column, from: number, to: 
     col.fill(none, at, at + to - from);
     return;
   }
+  // a whole column with no reading missing (the common case): found and copied in native code
+  if (from === 0 && to === h.length && !h.includes(null)) {
+    col.set(h as readonly number[], at);
+    return;
+  }
   for (let i = from; i < to; i++) col[at + i - from] = h[i] ?? none;
 }
 
@@ -157,6 +162,35 @@ function statRows(s: Series, at: number, h: HistoryJSON, from: number, to: numbe
   const { anon: anonH, file: fileH, shmem: shmemH, active_file: activeH, inactive_file: inactiveH } = h;
   const { sock: sockH, slab_unreclaimable: slabH } = h;
   const { kept, anon: anonCol, file: fileCol, shmem: shmemCol, pageCache, inactiveFile, kernel } = s;
+  if (anonH && fileH && shmemH && activeH && inactiveH && sockH && slabH) {
+    // every key read in every reading (the common case, found in native code): the formulas
+    // below with no null to look for
+    const whole = (c: Column) => !(c as readonly (number | null)[]).includes(null);
+    if (
+      to > from &&
+      whole(anonH) &&
+      whole(fileH) &&
+      whole(shmemH) &&
+      whole(activeH) &&
+      whole(inactiveH) &&
+      whole(sockH) &&
+      whole(slabH)
+    ) {
+      for (let i = from, r = at; i < to; i++, r++) {
+        const anon = anonH[i] as number;
+        const shmem = shmemH[i] as number;
+        const slab = slabH[i] as number;
+        kept[r] = anon + shmem + Math.max(0, slab);
+        anonCol[r] = anon;
+        fileCol[r] = fileH[i] as number;
+        shmemCol[r] = shmem;
+        pageCache[r] = (activeH[i] as number) + (inactiveH[i] as number);
+        inactiveFile[r] = inactiveH[i] as number;
+        kernel[r] = slab + (sockH[i] as number);
+      }
+      return true;
+    }
+  }
   let hasStat = false;
   for (let i = from, r = at; i < to; i++, r++) {
     const anon = anonH?.[i] ?? null;
