@@ -74,13 +74,6 @@ export function tmpfsFindings(
   const none = { findings: [], recommendations: [] };
   if (Number.isNaN(lastKnown(s.shmem))) return none;
   runs ??= splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak);
-  const growth = trend(s, s.shmem, runs);
-  const grows =
-    growth.span * 1000 >= th.leak.minObservationMs &&
-    growth.perHour >= th.leak.minGrowthPerHour &&
-    (growth.perHour * growth.span) / HOUR >= th.leak.minGrowthBytes &&
-    growth.rising >= th.leak.minRisingFraction;
-
   // shmem a large share of usage near the limit (or just before a kill)
   const k = th.kinds;
   let nearIdx = -1;
@@ -103,6 +96,15 @@ export function tmpfsFindings(
     const usage = usageCol[i] as number;
     if (limited && usage >= near && sh >= minShmemShare * usage && sh >= minBytes) nearIdx = i;
   }
+
+  // no shmem at all (most containers): nothing can grow, and the trend's passes are skipped
+  const growth = shmemMax > 0 ? trend(s, s.shmem, runs) : undefined;
+  const grows =
+    growth !== undefined &&
+    growth.span * 1000 >= th.leak.minObservationMs &&
+    growth.perHour >= th.leak.minGrowthPerHour &&
+    (growth.perHour * growth.span) / HOUR >= th.leak.minGrowthBytes &&
+    growth.rising >= th.leak.minRisingFraction;
 
   // the shmem a main-process kill found, and what was left when the container ran again
   // plain loops: filter/map over arrays that are sometimes empty made V8 deoptimize this
@@ -139,7 +141,7 @@ export function tmpfsFindings(
     ? ` (${Math.round((100 * held) / limit)}% of the ${fmt(limit)} limit)`
     : "";
   const clauses: string[] = [];
-  if (grows) clauses.push(`grow ${rateText(growth.perHour)}`);
+  if (grows && growth) clauses.push(`grow ${rateText(growth.perHour)}`);
   if (nearIdx >= 0 && !survives) {
     const u = s.usage[nearIdx] as number;
     clauses.push(
@@ -180,7 +182,8 @@ export function tmpfsFindings(
     evidence: evidence({
       shmemBytes: held,
       shmemMaxBytes: shmemMax,
-      shmemGrowthBytesPerHour: Number.isFinite(growth.perHour) ? Math.round(growth.perHour) : undefined,
+      shmemGrowthBytesPerHour:
+        growth && Number.isFinite(growth.perHour) ? Math.round(growth.perHour) : undefined,
       limitBytes: limit,
       oomKills: killCount || undefined,
       survivesRestarts: survives,
