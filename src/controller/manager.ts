@@ -67,10 +67,11 @@ export class Manager {
         this.targets.delete(key);
         this.reconciler.forget(key, mi.metadata.uid);
       } else this.targets.set(mi);
-      this.enqueue(key, `inspection ${event}`);
+      // the initial list is no news: only a change after it goes ahead of the periodic passes
+      this.enqueue(key, `inspection ${event}`, this.synced);
     });
     this.pods.on((event, pod, old) => {
-      for (const key of this.targets.inspectionsFor(pod, old)) this.enqueue(key, `pod ${event}`);
+      for (const key of this.targets.inspectionsFor(pod, old)) this.enqueue(key, `pod ${event}`, this.synced);
     });
   }
 
@@ -98,9 +99,10 @@ export class Manager {
     await Promise.all([this.inspections.stop(), this.pods.stop()]);
   }
 
-  private enqueue(key: string, reason: string): void {
+  /** urgent: something changed (ahead of periodic passes and retries in the queue) */
+  private enqueue(key: string, reason: string, urgent = false): void {
     this.opts.log.debug({ key, reason }, "enqueue");
-    this.queue.add(key);
+    this.queue.add(key, urgent);
     this.metrics.queueDepth.set(this.queue.length);
   }
 
