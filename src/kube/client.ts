@@ -123,11 +123,14 @@ export class KubeClient {
             : new ApiError(`${method} ${url.pathname}: ${err.message}`, undefined, "Transport"),
         ),
       );
-      init.signal?.addEventListener(
-        "abort",
-        () => req.destroy(new ApiError("aborted", undefined, "Aborted")),
-        { once: true },
-      );
+      // removed when the request closes: an informer passes one signal to every list and
+      // watch it makes, and each listener would keep its finished request alive
+      const signal = init.signal;
+      if (signal) {
+        const onAbort = () => req.destroy(new ApiError("aborted", undefined, "Aborted"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        req.once("close", () => signal.removeEventListener("abort", onAbort));
+      }
       req.end(body);
     });
   }
