@@ -20,6 +20,7 @@ help:
 	@echo "make cluster-up    start the local single-node cluster (.memlens/kubeconfig)"
 	@echo "make cluster-down  stop it and leave nothing behind"
 	@echo "make bench         run the benchmarks in bench/ and print their tables"
+	@echo "make bench-scale   the controller at 1000 MemoryInspections x 10 pods on kwok (LOAD_MINUTES=10)"
 
 .PHONY: build
 build: node_modules
@@ -66,3 +67,8 @@ demo: build cluster-binaries images
 .PHONY: bench
 bench: build
 	@for b in dist/bench/*.bench.js; do echo "== $$b"; node --expose-gc $$b || exit 1; done
+
+# Not part of `make test`: ~15 min, a control plane of its own with nodes and pods simulated by kwok.
+.PHONY: bench-scale
+bench-scale: build
+	bench/scale/run.sh

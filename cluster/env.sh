@@ -18,11 +18,94 @@ log() { echo "[cluster $(date +%H:%M:%S)] $*"; }
 # the kubelet's hard eviction thresholds: only a real memory shortage evicts (the disk is the machine's)
 DEFAULT_EVICTION_HARD='{memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}'
 
-# Starts a component in its own session, logging to .memlens/logs, and records its PID.
+# Starts a component in its own session, logging to $LOG_DIR, and records its PID under $STATE.
+# NAME is a binary in $BIN, or a path to one (recorded under its base name).
 start() { # NAME ARGS...
-  local name=$1; shift
-  setsid "$BIN/$name" "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  local name=$1 exe=$BIN/$1; shift
+  if [[ $name == */* ]]; then exe=$name; name=$(basename "$name"); fi
+  setsid "$exe" "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/pids/$name"
+}
+
+# Prints N free TCP ports on 127.0.0.1, chosen now.
+free_ports() { # N
+  node -e '
+  const net = require("net"); const out = []; let n = Number(process.argv[1]);
+  const next = () => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => {
+    out.push(s.address().port); s.close(() => (--n ? next() : console.log(out.join(" ")))); }); };
+  next();' "$1"
+}
+
+# Polls COMMAND until it succeeds; calls the caller's `fail` after SECONDS.
+wait_for() { # WHAT SECONDS COMMAND...
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  fail "$what not ready after ${secs}s"
+}
+
+# --- the cluster's CA under $pki, and what it signs
+ssl() { openssl "$@" 2>/dev/null; }
+make_ca() {
+  ssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=memlens-local-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt"
+}
+sign() { # NAME SUBJECT [SANS]
+  local ext=$pki/$1.ext
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' >"$ext"
+  [ -n "${3:-}" ] && echo "subjectAltName=$3" >>"$ext"
+  ssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr"
+  ssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3 -extfile "$ext" -out "$pki/$1.crt"
+}
+APISERVER_SANS="IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+# the apiserver's serving certificate and the service-account key pair
+make_apiserver_pki() {
+  sign apiserver "/CN=kube-apiserver" "$APISERVER_SANS"
+  ssl genrsa -out "$pki/sa.key" 2048
+  ssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
+}
+
+# A kubeconfig for https://127.0.0.1:$P_API with a bearer token.
+write_kubeconfig() { # FILE TOKEN
+  cat >"$1" <<K
+apiVersion: v1
+kind: Config
+clusters:
+- name: memlens-local
+  cluster: {server: "https://127.0.0.1:$P_API", certificate-authority: "$pki/ca.crt"}
+users:
+- name: user
+  user: {token: "$2"}
+contexts:
+- name: memlens-local
+  context: {cluster: memlens-local, user: user}
+current-context: memlens-local
+K
+  chmod 600 "$1"
+}
+
+# etcd on 127.0.0.1:$P_ETCD (data in $STATE/etcd), ready on return.
+start_etcd() {
+  log "starting etcd on 127.0.0.1:$P_ETCD"
+  start etcd --name memlens --data-dir "$STATE/etcd" --unsafe-no-fsync \
+    --listen-client-urls "http://127.0.0.1:$P_ETCD" --advertise-client-urls "http://127.0.0.1:$P_ETCD" \
+    --listen-peer-urls "http://127.0.0.1:$P_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$P_ETCD_PEER" \
+    --initial-cluster "memlens=http://127.0.0.1:$P_ETCD_PEER" --log-level warn
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$P_ETCD/health"
+}
+
+# kube-apiserver on 127.0.0.1:$P_API over that etcd, tokens from $pki/tokens.csv; ready on return
+# (checked with $ADMIN_TOKEN). Extra flags are passed on.
+start_apiserver() { # [FLAGS...]
+  log "starting kube-apiserver on 127.0.0.1:$P_API"
+  start kube-apiserver --etcd-servers "http://127.0.0.1:$P_ETCD" \
+    --bind-address 127.0.0.1 --secure-port "$P_API" \
+    --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
+    --service-cluster-ip-range 10.0.0.0/24 \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --token-auth-file "$pki/tokens.csv" --client-ca-file "$pki/ca.crt" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" --allow-privileged=true "$@"
+  wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$P_API/readyz"
 }
 
 start_kubelet() {

@@ -25,80 +25,27 @@ fail() { log "FAILED: $*"; log "logs: $LOG_DIR"; "$CLUSTER_DIR/down.sh" >/dev/nu
 trap 'fail "interrupted at line $LINENO"' ERR INT TERM
 
 # --- ports: free ones on loopback, chosen now
-read -r P_ETCD P_ETCD_PEER P_API P_KUBELET P_KUBELET_HEALTH P_KCM P_SCHED <<<"$(node -e '
-  const net = require("net"); const out = []; let n = 7;
-  const next = () => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => {
-    out.push(s.address().port); s.close(() => (--n ? next() : console.log(out.join(" ")))); }); };
-  next();')"
+read -r P_ETCD P_ETCD_PEER P_API P_KUBELET P_KUBELET_HEALTH P_KCM P_SCHED <<<"$(free_ports 7)"
 
 # --- one CA, and what it signs
 pki=$STATE/pki
-ssl() { openssl "$@" 2>/dev/null; }
-ssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=memlens-local-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt"
-sign() { # NAME SUBJECT [SANS]
-  local ext=$pki/$1.ext
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' >"$ext"
-  [ -n "${3:-}" ] && echo "subjectAltName=$3" >>"$ext"
-  ssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr"
-  ssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3 -extfile "$ext" -out "$pki/$1.crt"
-}
-sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+make_ca
 sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
 sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:127.0.0.1,DNS:localhost,DNS:$NODE_NAME"
-ssl genrsa -out "$pki/sa.key" 2048
-ssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
+make_apiserver_pki
 ADMIN_TOKEN=$(openssl rand -hex 24)
 NODE_TOKEN=$(openssl rand -hex 24)
 printf '%s,admin,admin,system:masters\n%s,system:node:%s,node-%s,system:nodes\n' \
   "$ADMIN_TOKEN" "$NODE_TOKEN" "$NODE_NAME" "$NODE_NAME" >"$pki/tokens.csv"
 chmod 600 "$pki"/*.key "$pki/tokens.csv"
 
-kubeconfig() { # FILE TOKEN
-  cat >"$1" <<K
-apiVersion: v1
-kind: Config
-clusters:
-- name: memlens-local
-  cluster: {server: "https://127.0.0.1:$P_API", certificate-authority: "$pki/ca.crt"}
-users:
-- name: user
-  user: {token: "$2"}
-contexts:
-- name: memlens-local
-  context: {cluster: memlens-local, user: user}
-current-context: memlens-local
-K
-  chmod 600 "$1"
-}
-kubeconfig "$STATE/admin.kubeconfig" "$ADMIN_TOKEN"
-kubeconfig "$STATE/kubelet.kubeconfig" "$NODE_TOKEN"
+write_kubeconfig "$STATE/admin.kubeconfig" "$ADMIN_TOKEN"
+write_kubeconfig "$STATE/kubelet.kubeconfig" "$NODE_TOKEN"
 
-wait_for() { # WHAT SECONDS COMMAND...
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  fail "$what not ready after ${secs}s"
-}
-
-log "starting etcd on 127.0.0.1:$P_ETCD"
-start etcd --name memlens --data-dir "$STATE/etcd" --unsafe-no-fsync \
-  --listen-client-urls "http://127.0.0.1:$P_ETCD" --advertise-client-urls "http://127.0.0.1:$P_ETCD" \
-  --listen-peer-urls "http://127.0.0.1:$P_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$P_ETCD_PEER" \
-  --initial-cluster "memlens=http://127.0.0.1:$P_ETCD_PEER" --log-level warn
-wait_for etcd 30 curl -sf "http://127.0.0.1:$P_ETCD/health"
-
-log "starting kube-apiserver on 127.0.0.1:$P_API"
-start kube-apiserver --etcd-servers "http://127.0.0.1:$P_ETCD" \
-  --bind-address 127.0.0.1 --secure-port "$P_API" \
-  --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
-  --service-cluster-ip-range 10.0.0.0/24 \
-  --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-  --token-auth-file "$pki/tokens.csv" --client-ca-file "$pki/ca.crt" \
-  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+start_etcd
+start_apiserver \
   --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP \
-  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
-  --service-account-signing-key-file "$pki/sa.key" --allow-privileged=true
-wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$P_API/readyz"
+  --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP
 
 log "starting kube-controller-manager and kube-scheduler"
 start kube-controller-manager --kubeconfig "$STATE/admin.kubeconfig" --leader-elect=false \

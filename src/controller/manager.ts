@@ -10,6 +10,7 @@ import { controllerMetrics, type ControllerMetrics } from "./metrics.js";
 import { Reconciler, slimInspection } from "./reconciler.js";
 import { Schedules } from "./schedules.js";
 import { AgentClient } from "./agents.js";
+import { TargetIndex } from "./target-index.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -22,8 +23,9 @@ export interface ManagerOptions {
 }
 
 /**
- * Reconciles MemoryInspections, and when a Pod changes, the inspections in its namespace (a
- * restart with OOMKilled is inspected at once, not at the next tick). Informers fill the caches;
+ * Reconciles MemoryInspections, and when a Pod changes, the inspections that target it (a
+ * restart with OOMKilled is inspected at once, not at the next tick; an index from workload and
+ * labels to inspections, kept as inspections change, finds them without scanning). Informers fill the caches;
  * a keyed queue feeds a few workers; the reconcile outcome decides the requeue.
  */
 export class Manager {
@@ -31,6 +33,7 @@ export class Manager {
   readonly inspections: Informer<MemoryInspection>;
   readonly pods: Informer<Pod>;
   private readonly queue = new WorkQueue();
+  readonly targets = new TargetIndex();
   private readonly reconciler: Reconciler;
   private readonly schedules: Schedules;
   private workersRunning: Promise<void>[] = [];
@@ -59,12 +62,16 @@ export class Manager {
     this.inspections.on((event, mi, old) => {
       // our own status writes come back as updates: only a spec change (generation) is news
       if (event === "update" && old && old.metadata.generation === mi.metadata.generation) return;
-      if (event === "delete") this.reconciler.forget(objectKey(mi.metadata), mi.metadata.uid);
-      this.enqueue(objectKey(mi.metadata), `inspection ${event}`);
+      const key = objectKey(mi.metadata);
+      if (event === "delete") {
+        this.targets.delete(key);
+        this.reconciler.forget(key, mi.metadata.uid);
+      } else this.targets.set(mi);
+      // the initial list is no news: only a change after it goes ahead of the periodic passes
+      this.enqueue(key, `inspection ${event}`, this.synced);
     });
-    this.pods.on((event, pod) => {
-      for (const mi of this.inspections.list(pod.metadata.namespace))
-        this.enqueue(objectKey(mi.metadata), `pod ${event}`);
+    this.pods.on((event, pod, old) => {
+      for (const key of this.targets.inspectionsFor(pod, old)) this.enqueue(key, `pod ${event}`, this.synced);
     });
   }
 
@@ -92,9 +99,10 @@ export class Manager {
     await Promise.all([this.inspections.stop(), this.pods.stop()]);
   }
 
-  private enqueue(key: string, reason: string): void {
+  /** urgent: something changed (ahead of periodic passes and retries in the queue) */
+  private enqueue(key: string, reason: string, urgent = false): void {
     this.opts.log.debug({ key, reason }, "enqueue");
-    this.queue.add(key);
+    this.queue.add(key, urgent);
     this.metrics.queueDepth.set(this.queue.length);
   }
 

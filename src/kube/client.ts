@@ -1,6 +1,9 @@
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { simpleKubeconfigAccess } from "./kubeconfig.js";
 
 /** An error answered by the apiserver (or the transport), with the HTTP status when there was one. */
 export class ApiError extends Error {
@@ -57,9 +60,14 @@ export function inClusterAccess(dir = SA_DIR): ClusterAccess {
   };
 }
 
-/** The ServiceAccount inside a cluster; KUBECONFIG (or ~/.kube/config) outside one, through client-node. */
+/**
+ * The ServiceAccount inside a cluster; KUBECONFIG (or ~/.kube/config) outside one, read directly
+ * when it holds a token or a client certificate, else through client-node.
+ */
 export async function loadClusterAccess(): Promise<ClusterAccess> {
   if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return inClusterAccess();
+  const simple = simpleKubeconfigAccess(process.env.KUBECONFIG || join(homedir(), ".kube", "config"));
+  if (simple) return simple;
   const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   kc.loadFromDefault();
@@ -115,11 +123,14 @@ export class KubeClient {
             : new ApiError(`${method} ${url.pathname}: ${err.message}`, undefined, "Transport"),
         ),
       );
-      init.signal?.addEventListener(
-        "abort",
-        () => req.destroy(new ApiError("aborted", undefined, "Aborted")),
-        { once: true },
-      );
+      // removed when the request closes: an informer passes one signal to every list and
+      // watch it makes, and each listener would keep its finished request alive
+      const signal = init.signal;
+      if (signal) {
+        const onAbort = () => req.destroy(new ApiError("aborted", undefined, "Aborted"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        req.once("close", () => signal.removeEventListener("abort", onAbort));
+      }
       req.end(body);
     });
   }

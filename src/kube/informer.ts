@@ -24,6 +24,8 @@ export interface InformerOptions<T> {
   transform: (raw: Record<string, unknown>) => T;
   /** full relist this often, even when watches are healthy (default 10 min) */
   relistMs?: number;
+  /** objects per list page (default 500, as client-go's pager): a big list never sits in memory whole */
+  pageSize?: number;
   log: Logger;
 }
 
@@ -110,19 +112,32 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const list = await this.client.get<{
-      metadata: { resourceVersion: string };
-      items: Record<string, unknown>[];
-    }>(this.opts.path, {
-      query: { fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector, limit: 0 },
-      timeoutMs: 60_000,
-      signal: this.abort.signal,
-    });
+    // page by page, each slimmed by transform before the next is read; an expired continue
+    // token (410) fails the relist, which then starts over
     const fresh = new Map<string, T>();
-    for (const raw of list.items) {
-      const obj = this.opts.transform(raw);
-      fresh.set(objectKey(obj.metadata), obj);
-    }
+    let resourceVersion = "";
+    let cont: string | undefined;
+    do {
+      const page: {
+        metadata: { resourceVersion: string; continue?: string };
+        items: Record<string, unknown>[];
+      } = await this.client.get(this.opts.path, {
+        query: {
+          fieldSelector: this.opts.fieldSelector,
+          labelSelector: this.opts.labelSelector,
+          limit: this.opts.pageSize ?? 500,
+          continue: cont,
+        },
+        timeoutMs: 60_000,
+        signal: this.abort.signal,
+      });
+      for (const raw of page.items) {
+        const obj = this.opts.transform(raw);
+        fresh.set(objectKey(obj.metadata), obj);
+      }
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
         this.store.delete(key);
@@ -135,7 +150,7 @@ export class Informer<T extends KubeObject> {
       if (!old) this.emit("add", obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
     }
-    this.resourceVersion = list.metadata.resourceVersion;
+    this.resourceVersion = resourceVersion;
     this.syncedOnce = true;
   }
 

@@ -1,11 +1,16 @@
 /**
  * A keyed, de-duplicating work queue in the manner of client-go's: a key waits at most once,
  * is never handed to two workers at once (a key added while in progress waits until done), and
- * failed keys come back after a per-key exponential backoff.
+ * failed keys come back after a per-key exponential backoff. Urgent keys (something changed)
+ * are handed out before the others (periodic resyncs, retries): a burst of resyncs never holds
+ * up the reaction to a change.
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
+  private readonly urgent: string[] = [];
   private readonly dirty = new Set<string>();
+  /** dirty keys that were added as urgent */
+  private readonly urgentKeys = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -18,19 +23,37 @@ export class WorkQueue {
   ) {}
 
   get length(): number {
-    return this.queue.length;
+    return this.urgent.length + this.queue.length;
   }
 
-  add(key: string): void {
-    if (this.closed || this.dirty.has(key)) return;
+  add(key: string, urgent = false): void {
+    if (this.closed) return;
+    if (this.dirty.has(key)) {
+      // already waiting: an urgent add moves it ahead of the others
+      if (urgent && !this.urgentKeys.has(key)) {
+        this.urgentKeys.add(key);
+        const i = this.queue.indexOf(key);
+        if (i >= 0) {
+          this.queue.splice(i, 1);
+          this.urgent.push(key);
+        }
+      }
+      return;
+    }
     this.dirty.add(key);
+    if (urgent) this.urgentKeys.add(key);
     if (this.processing.has(key)) return;
     const waiter = this.waiters.shift();
     if (waiter) {
-      this.dirty.delete(key);
-      this.processing.add(key);
+      this.take(key);
       waiter(key);
-    } else this.queue.push(key);
+    } else (urgent ? this.urgent : this.queue).push(key);
+  }
+
+  private take(key: string): void {
+    this.dirty.delete(key);
+    this.urgentKeys.delete(key);
+    this.processing.add(key);
   }
 
   /** adds the key after a delay; an earlier pending time for the same key wins */
@@ -65,10 +88,9 @@ export class WorkQueue {
 
   /** the next key, or undefined once shut down */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
+    const key = this.urgent.shift() ?? this.queue.shift();
     if (key !== undefined) {
-      this.dirty.delete(key);
-      this.processing.add(key);
+      this.take(key);
       return Promise.resolve(key);
     }
     if (this.closed) return Promise.resolve(undefined);
@@ -78,8 +100,10 @@ export class WorkQueue {
   done(key: string): void {
     this.processing.delete(key);
     if (this.dirty.has(key)) {
+      const urgent = this.urgentKeys.has(key);
       this.dirty.delete(key);
-      this.add(key);
+      this.urgentKeys.delete(key);
+      this.add(key, urgent);
     }
   }
 

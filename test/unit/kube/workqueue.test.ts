@@ -24,6 +24,22 @@ describe("WorkQueue", () => {
     q.shutdown();
   });
 
+  it("hands out urgent keys first, also one already waiting or in progress", async () => {
+    const q = new WorkQueue();
+    for (const k of ["resync-1", "resync-2", "changed", "resync-3"]) q.add(k);
+    q.add("pod-event", true);
+    q.add("changed", true);
+    expect(q.length).to.equal(5);
+    const busy = await q.get();
+    expect(busy).to.equal("pod-event");
+    q.add("pod-event", true); // changed again while being reconciled
+    expect(await q.get()).to.equal("changed");
+    q.done(busy!);
+    expect(await q.get()).to.equal("pod-event");
+    expect([await q.get(), await q.get(), await q.get()]).to.deep.equal(["resync-1", "resync-2", "resync-3"]);
+    q.shutdown();
+  });
+
   it("backs off exponentially per key and forgets on success", () => {
     const q = new WorkQueue(100, 1000);
     expect([q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a")]).to.deep.equal([
