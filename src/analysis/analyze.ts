@@ -14,7 +14,7 @@ import {
   setRequestsEqualLimits,
   type WorkloadRef,
 } from "./recommend.js";
-import { lastKnown, maxKnown, toSeries, type Series } from "./series.js";
+import { counterIncrease, lastKnown, maxKnown, toSeries, type Series } from "./series.js";
 import { resolveThresholds, type ThresholdOverrides } from "./thresholds.js";
 import { throttleFindings } from "./throttle.js";
 import { tmpfsFindings, type MemoryVolume } from "./tmpfs.js";
@@ -72,8 +72,10 @@ export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = 
   const runs = splitRuns(s, s.hasStat ? s.kept : s.usage, kills, th.leak);
   const oom = oomFindings(s, kills, limit);
   const leak = leakFindings(s, kills, th, limit, runs);
-  const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit });
-  const pressure = pressureFindings(s, th.pressure, limit);
+  // memory.events high over the history: both v2 rules ask for it
+  const highEvents = s.version === "v2" ? counterIncrease(s.highEvents, s.n) : 0;
+  const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit }, highEvents);
+  const pressure = pressureFindings(s, th.pressure, limit, highEvents);
   const tmpfs = tmpfsFindings(
     s,
     kills,

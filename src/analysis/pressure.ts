@@ -1,5 +1,5 @@
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
-import { counterDelta, lastKnown, type Series } from "./series.js";
+import { counterDelta, counterIncrease, lastKnown, type Series } from "./series.js";
 import { StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
@@ -9,32 +9,36 @@ import type { Thresholds } from "./thresholds.js";
  * Stall time is PSI's cumulative "some" total over the time the processes ran, so a 6 h
  * window is judged by all of it, not by the last avg10.
  */
-export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: number): RuleFinding[] {
+export function pressureFindings(
+  s: Series,
+  th: Thresholds["pressure"],
+  limit: number,
+  /** counterIncrease(s.highEvents, s.n), when the caller has it */
+  highEventsTotal?: number,
+): RuleFinding[] {
   if (s.version !== "v2") return [];
   const { n, t, someTotal, fullTotal, procs } = s;
-  const highCol = s.highEvents;
+  // stalls that memory.high explains belong to MemoryThrottled: nothing to sum then
+  const highEvents = highEventsTotal ?? counterIncrease(s.highEvents, n);
+  if (highEvents > 0) return [];
   // StallTime.add of every interval the processes ran in with PSI, written out: this loop looks
   // at every sample of every container
   const stall = new StallTime();
   let seconds = 0;
   let some = 0;
   let full = 0;
-  let highEvents = 0;
   let first = NaN;
   let last = NaN;
   let lastAlive = -1;
   // the previous sample's readings carried in locals: one load per column and sample
-  let prevHigh = highCol[0] as number;
   let prevProcs = procs[0] as number;
   let prevSome = someTotal[0] as number;
   let prevFull = fullTotal[0] as number;
   let prevT = t[0] as number;
   for (let i = 1; i < n; i++) {
-    const high = highCol[i] as number;
     const total = someTotal[i] as number;
     const fullTotalI = fullTotal[i] as number;
     const ti = t[i] as number;
-    highEvents += counterDelta(prevHigh, high);
     // ranIn(s, i), and PSI read
     if (prevProcs !== 0 && !Number.isNaN(total)) {
       lastAlive = i - 1;
@@ -47,7 +51,6 @@ export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: n
         last = ti;
       }
     }
-    prevHigh = high;
     prevProcs = procs[i] as number;
     prevSome = total;
     prevFull = fullTotalI;
@@ -56,8 +59,7 @@ export function pressureFindings(s: Series, th: Thresholds["pressure"], limit: n
   stall.seconds = seconds;
   stall.some = some;
   stall.full = full;
-  // stalls that memory.high explains belong to MemoryThrottled
-  if (stall.seconds <= 0 || highEvents > 0) return [];
+  if (stall.seconds <= 0) return [];
   const percent = stall.somePercent();
   if (percent < th.minStallPercent) return [];
   const fullPercent = stall.fullPercent();

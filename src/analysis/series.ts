@@ -220,6 +220,13 @@ export function counterDelta(prev: number, cur: number): number {
   return cur < prev ? cur : 0;
 }
 
+/** Sum of counterDelta over consecutive readings of a counter column (its increase over the history). */
+export function counterIncrease(col: Float64Array, n = col.length): number {
+  let sum = 0;
+  for (let i = 1; i < n; i++) sum += counterDelta(col[i - 1] as number, col[i] as number);
+  return sum;
+}
+
 /** The last reading that is not NaN, or NaN. */
 export function lastKnown(col: Float64Array, end = col.length): number {
   for (let i = end - 1; i >= 0; i--) if (!Number.isNaN(col[i])) return col[i] as number;

@@ -1,7 +1,7 @@
 import { formatBytes } from "../api/quantity.js";
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
-import { counterDelta, lastKnown, maxKnown, type Series } from "./series.js";
+import { counterDelta, counterIncrease, lastKnown, maxKnown, type Series } from "./series.js";
 import { ranIn, StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
@@ -17,7 +17,13 @@ export interface ThrottleContext {
  * while it only drops page cache; it is a problem when tasks stall on it (PSI memory.pressure
  * "some" time), which is what this rule measures, over the time usage sat at memory.high.
  */
-export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: ThrottleContext): RuleFinding[] {
+export function throttleFindings(
+  s: Series,
+  th: Thresholds["throttle"],
+  ctx: ThrottleContext,
+  /** counterIncrease(s.highEvents, s.n), when the caller has it */
+  highEventsTotal?: number,
+): RuleFinding[] {
   if (s.version !== "v2") return [];
   const high = lastKnown(s.high);
   const limit = ctx.limit;
@@ -26,8 +32,7 @@ export function throttleFindings(s: Series, th: Thresholds["throttle"], ctx: Thr
   const { t, usage, procs, kept, someAvg10, someTotal } = s;
   const highCol = s.highEvents;
   // most containers are never throttled: one cheap pass decides whether to look closer
-  let highEvents = 0;
-  for (let i = 1; i < s.n; i++) highEvents += counterDelta(highCol[i - 1] as number, highCol[i] as number);
+  const highEvents = highEventsTotal ?? counterIncrease(highCol, s.n);
   if (highEvents === 0) return [];
 
   let firstEvent = NaN;

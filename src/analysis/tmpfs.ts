@@ -78,6 +78,7 @@ export function tmpfsFindings(
   const k = th.kinds;
   let nearIdx = -1;
   let shmemMax = 0;
+  let shmemMin = Infinity;
   let shmemLast = NaN;
   // a v1 pod cgroup holds no process itself (they are in its container cgroups): its
   // cgroup.procs says nothing about whether the container runs
@@ -93,12 +94,16 @@ export function tmpfsFindings(
     if (Number.isNaN(sh)) continue;
     if (!procsTell || procs[i] !== 0) shmemLast = sh;
     shmemMax = Math.max(shmemMax, sh);
+    if (sh < shmemMin) shmemMin = sh;
     const usage = usageCol[i] as number;
     if (limited && usage >= near && sh >= minShmemShare * usage && sh >= minBytes) nearIdx = i;
   }
 
-  // no shmem at all (most containers): nothing can grow, and the trend's passes are skipped
-  const growth = shmemMax > 0 ? trend(s, s.shmem, runs) : undefined;
+  // no shmem at all (most containers): nothing can grow, and the trend's passes are skipped.
+  // Shmem that never moved has a flat envelope (slope 0, or none): it grows by no positive
+  // threshold, and its trend is wanted only for a finding's evidence (below)
+  const still = shmemMin === shmemMax && Number.isFinite(shmemMax) && th.leak.minGrowthPerHour > 0;
+  let growth = shmemMax > 0 && !still ? trend(s, s.shmem, runs) : undefined;
   const grows =
     growth !== undefined &&
     growth.span * 1000 >= th.leak.minObservationMs &&
@@ -134,6 +139,7 @@ export function tmpfsFindings(
           c.before >= k.minShmemShare * c.usageBefore,
       ));
   if (!grows && nearIdx < 0 && !survives) return none;
+  if (growth === undefined && shmemMax > 0) growth = trend(s, s.shmem, runs);
 
   const memVolumes = (input.volumes ?? []).filter((v) => v.medium === "Memory");
   const held = Number.isNaN(shmemLast) ? shmemMax : shmemLast;
