@@ -44,7 +44,6 @@ export function kernelMemoryFindings(
   if (!hasAny(kernel)) return [];
   runs ??= splitRuns(s, s.kept, kills, th.leak);
   const k = trend(s, kernel, runs);
-  const a = trend(s, s.anon, runs);
   const lt = th.leak;
   if (
     !(k.span * 1000 >= lt.minObservationMs) ||
@@ -53,6 +52,8 @@ export function kernelMemoryFindings(
     !(k.rising >= lt.minRisingFraction)
   )
     return [];
+  // anonymous memory's trend only where the kernel's grows (most containers stop above)
+  const a = trend(s, s.anon, runs);
   // flat next to the kernel growth: page cache and shmem growth bring their own kernel
   // bookkeeping (xarray nodes, inodes, dentries: a few % of the file data on a real v1 kernel)
   const flat = (x: number) => !(x >= lt.minGrowthPerHour) || x < th.kinds.flatAnonRatio * k.perHour;

@@ -77,6 +77,7 @@ export function throttleFindings(
     : pinnedSamples > 0 && keptAtHigh >= 0.9 * high;
   if (!significant) return [];
 
+  const peak = maxKnown(s.usage);
   const qos = explainMemoryHigh(high, limit, th.qosFactor, ctx.request);
   const stalled = hasPsi
     ? `tasks stalled ${pct(stallPercent)} of the time while usage was pinned at it`
@@ -88,7 +89,7 @@ export function throttleFindings(
       message:
         `memory.high (${formatBytes(high)}) throttles allocations below the ${fmt(limit)} limit: ` +
         `${highEvents} memory.high events, ${stalled} (${pinnedSamples} of ${aliveSamples} samples, ` +
-        `peak ${fmt(maxKnown(s.usage))})${qosClause(qos, th.qosFactor, ctx.request, limit)}.`,
+        `peak ${fmt(peak)})${qosClause(qos, th.qosFactor, ctx.request, limit)}.`,
       evidence: evidence({
         highBytes: high,
         limitBytes: limit,
@@ -99,7 +100,7 @@ export function throttleFindings(
         someAvg10Max: avg10Max,
         pinnedSamples,
         samples: aliveSamples,
-        peakBytes: maxKnown(s.usage),
+        peakBytes: peak,
         qosFactor: th.qosFactor,
         qosExpectedHighBytes: qos.expected,
         qosMatches: qos.matches,
