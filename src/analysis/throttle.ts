@@ -2,7 +2,7 @@ import { formatBytes } from "../api/quantity.js";
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
 import { counterDelta, counterIncrease, lastKnown, maxKnown, type Series } from "./series.js";
-import { ranIn, StallTime } from "./stall.js";
+import { StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
 
 export interface ThrottleContext {
@@ -45,9 +45,19 @@ export function throttleFindings(
   let keptAtHigh = NaN;
   let hasPsi = false;
   let wasPinned = false;
+  // StallTime.add of the intervals the processes ran in (ranIn), and of those pinned, written
+  // out with the columns in locals
+  const { fullTotal, high: highLimit } = s;
+  const { pinnedRatio } = th;
+  let aliveSeconds = 0;
+  let aliveSome = 0;
+  let aliveFull = 0;
+  let pinnedSeconds = 0;
+  let pinnedSome = 0;
+  let pinnedFull = 0;
   for (let i = 0; i < s.n; i++) {
-    const h = s.high[i] as number;
-    const pinned = Number.isFinite(h) && (usage[i] as number) >= th.pinnedRatio * h;
+    const h = highLimit[i] as number;
+    const pinned = Number.isFinite(h) && (usage[i] as number) >= pinnedRatio * h;
     if (procs[i] !== 0) {
       aliveSamples++;
       if (pinned) {
@@ -66,10 +76,25 @@ export function throttleFindings(
       if (Number.isNaN(firstEvent)) firstEvent = t[i] as number;
       lastEvent = t[i] as number;
     }
-    if (!ranIn(s, i)) continue;
-    alive.add(s, i);
-    if (pinned || before) pinnedTime.add(s, i);
+    if (procs[i - 1] === 0) continue;
+    const dt = (t[i] as number) - (t[i - 1] as number);
+    const some = counterDelta(someTotal[i - 1] as number, someTotal[i] as number);
+    const full = counterDelta(fullTotal[i - 1] as number, fullTotal[i] as number);
+    aliveSeconds += dt;
+    aliveSome += some;
+    aliveFull += full;
+    if (pinned || before) {
+      pinnedSeconds += dt;
+      pinnedSome += some;
+      pinnedFull += full;
+    }
   }
+  alive.seconds = aliveSeconds;
+  alive.some = aliveSome;
+  alive.full = aliveFull;
+  pinnedTime.seconds = pinnedSeconds;
+  pinnedTime.some = pinnedSome;
+  pinnedTime.full = pinnedFull;
   if (highEvents === 0) return [];
   const stallPercent = pinnedTime.seconds > 0 ? pinnedTime.somePercent() : alive.somePercent();
   const significant = hasPsi
