@@ -140,13 +140,14 @@ function stallStart(s: Series, r: Segment, pinnedRatio: number): number {
   let pinned = 0;
   let total = 0;
   let start = r.to;
+  const { high: highCol, limit, usage } = s;
   for (let i = r.to - 1; i >= r.from; i--) {
-    const high = s.high[i] as number;
-    const isPinned =
-      Number.isFinite(high) &&
-      !(high >= (s.limit[i] as number)) &&
-      (s.usage[i] as number) >= pinnedRatio * high;
+    const high = highCol[i] as number;
     total++;
+    // most containers have no memory.high: nothing is pinned
+    if (high === Infinity) continue;
+    const isPinned =
+      Number.isFinite(high) && !(high >= (limit[i] as number)) && (usage[i] as number) >= pinnedRatio * high;
     if (isPinned) pinned++;
     if (isPinned && pinned >= STALL_SHARE * total) start = i;
   }
