@@ -99,11 +99,11 @@ export function tmpfsFindings(
     if (limited && usage >= near && sh >= minShmemShare * usage && sh >= minBytes) nearIdx = i;
   }
 
-  // no shmem at all (most containers): nothing can grow, and the trend's passes are skipped.
-  // Shmem that never moved has a flat envelope (slope 0, or none): it grows by no positive
-  // threshold, and its trend is wanted only for a finding's evidence (below)
-  const still = shmemMin === shmemMax && Number.isFinite(shmemMax) && th.leak.minGrowthPerHour > 0;
-  let growth = shmemMax > 0 && !still ? trend(s, s.shmem, runs) : undefined;
+  // shmem that never moved (most containers have none at all) has a flat envelope (slope 0, or
+  // none): it grows by no positive threshold, and its trend is wanted only for a finding's
+  // evidence (below)
+  const still = shmemMin === shmemMax && th.leak.minGrowthPerHour > 0;
+  let growth = still ? undefined : trend(s, s.shmem, runs);
   const grows =
     growth !== undefined &&
     growth.span * 1000 >= th.leak.minObservationMs &&
@@ -139,7 +139,7 @@ export function tmpfsFindings(
           c.before >= k.minShmemShare * c.usageBefore,
       ));
   if (!grows && nearIdx < 0 && !survives) return none;
-  if (growth === undefined && shmemMax > 0) growth = trend(s, s.shmem, runs);
+  growth ??= trend(s, s.shmem, runs);
 
   const memVolumes = (input.volumes ?? []).filter((v) => v.medium === "Memory");
   const held = Number.isNaN(shmemLast) ? shmemMax : shmemLast;
@@ -147,7 +147,7 @@ export function tmpfsFindings(
     ? ` (${Math.round((100 * held) / limit)}% of the ${fmt(limit)} limit)`
     : "";
   const clauses: string[] = [];
-  if (grows && growth) clauses.push(`grow ${rateText(growth.perHour)}`);
+  if (grows) clauses.push(`grow ${rateText(growth.perHour)}`);
   if (nearIdx >= 0 && !survives) {
     const u = s.usage[nearIdx] as number;
     clauses.push(
@@ -188,8 +188,7 @@ export function tmpfsFindings(
     evidence: evidence({
       shmemBytes: held,
       shmemMaxBytes: shmemMax,
-      shmemGrowthBytesPerHour:
-        growth && Number.isFinite(growth.perHour) ? Math.round(growth.perHour) : undefined,
+      shmemGrowthBytesPerHour: Number.isFinite(growth.perHour) ? Math.round(growth.perHour) : undefined,
       limitBytes: limit,
       oomKills: killCount || undefined,
       survivesRestarts: survives,
