@@ -1,10 +1,6 @@
 import { expect } from "chai";
 import { catalogHeap, inspections, startDemo, stopDemo, type DemoInspection } from "../../src/demo/demo.js";
-import { eventually, getJson } from "./kube.js";
-
-interface EventList {
-  items: { reason: string; type: string; note: string; regarding: { name: string } }[];
-}
+import { events, eventually } from "./kube.js";
 
 /** Scenario 1 of `make demo`, through the demo's own code: the leaking catalog, found and explained. */
 describe("make demo, scenario 1: the leaking catalog service", function () {
@@ -46,8 +42,8 @@ describe("make demo, scenario 1: the leaking catalog service", function () {
     const types = mi.status!.recommendations!.map((r) => r.type);
     expect(types[0]).to.equal("FixLeak");
     expect(types).to.include("RaiseMemoryLimit");
-    const events = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
-    const mine = events.items.filter((e) => e.regarding.name === "catalog");
+    const list = await events(ns);
+    const mine = list.items.filter((e) => e.regarding.name === "catalog");
     expect(mine.map((e) => e.reason)).to.include.members(["MemoryLeak", "OOMKilled", "Recommendation"]);
   });
 

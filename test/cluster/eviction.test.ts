@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { evictionMessage } from "../../src/analysis/evicted.js";
 import type { Pod } from "../../src/kube/pod.js";
-import { deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import { deployMemlens, events, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
 
 const run = promisify(execFile);
 const GiB = 2 ** 30;
@@ -112,12 +112,7 @@ describe("a real eviction: the kubelet under memory pressure evicts a BestEffort
     const rec = mi.status?.recommendations?.find((r) => r.type === "RaiseMemoryRequest");
     expect(rec, JSON.stringify(mi.status?.recommendations)).to.not.equal(undefined);
     expect(rec?.patch).to.contain("requests");
-    const events = await getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
-      "-n",
-      ns,
-      "get",
-      "events.events.k8s.io",
-    ]);
-    expect(events.items.some((e) => e.reason === "Evicted" && e.regarding.name === "hog")).to.equal(true);
+    const list = await events(ns);
+    expect(list.items.some((e) => e.reason === "Evicted" && e.regarding.name === "hog")).to.equal(true);
   });
 });

@@ -2,16 +2,20 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { condition, deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import {
+  condition,
+  deployMemlens,
+  events,
+  eventually,
+  getJson,
+  kubectl,
+  terminations,
+  testNamespace,
+  type MI,
+} from "./kube.js";
 
 const run = promisify(execFile);
 
-interface PodList {
-  items: { status: { containerStatuses?: { restartCount: number; state?: { terminated?: unknown } }[] } }[];
-}
-interface EventList {
-  items: { reason: string; regarding: { name: string }; series?: { count: number } }[];
-}
 interface Finding {
   rule: string;
   firstSeen: string;
@@ -33,11 +37,6 @@ describe("faults: memlens recovers on its own and keeps what it wrote", function
   const mi = () => getJson<MI & { status?: { lastInspectionTime?: string } }>(["-n", ns, "get", "mi", "hog"]);
   const oomFinding = async () =>
     ((await mi()).status?.findings as Finding[] | undefined)?.find((f) => f.rule === "OOMKilled");
-  const terminations = async () =>
-    (await getJson<PodList>(["-n", ns, "get", "pods", "-l", "app=hog"])).items.reduce((sum, p) => {
-      const cs = p.status.containerStatuses?.[0];
-      return sum + (cs ? cs.restartCount + (cs.state?.terminated ? 1 : 0) : 0);
-    }, 0);
 
   /** After a fault: a new inspection, the count caught up with the kubelet, nothing doubled or lost. */
   async function recovered(since: Date): Promise<void> {
@@ -47,13 +46,13 @@ describe("faults: memlens recovers on its own and keeps what it wrote", function
     });
     await eventually("kill count equal to the kubelet's terminations", 90_000, async () => {
       const counted = (await mi()).status?.oomKills ?? 0;
-      const seen = await terminations();
+      const seen = await terminations(ns);
       expect(counted, "never more kills than the kubelet saw").to.be.at.most(seen);
       return counted === seen ? true : undefined;
     });
     expect((await oomFinding())?.firstSeen, "the finding is the same one").to.equal(firstSeen);
-    const events = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
-    const oom = events.items.filter((e) => e.reason === "OOMKilled" && e.regarding.name === "hog");
+    const list = await events(ns);
+    const oom = list.items.filter((e) => e.reason === "OOMKilled" && e.regarding.name === "hog");
     expect(oom, "one OOMKilled Event, repeats in its series").to.have.length(1);
   }
 

@@ -1,4 +1,4 @@
-import { deployMemlens as deploy, kubectl } from "../../src/demo/kubectl.js";
+import { deployMemlens as deploy, getJson, kubectl } from "../../src/demo/kubectl.js";
 
 export { getJson, kubectl, KubectlError } from "../../src/demo/kubectl.js";
 
@@ -94,4 +94,31 @@ export function inspectionManifest(name: string, minObservation: string) {
       rules: { leak: { minObservation } },
     },
   };
+}
+
+/** events.k8s.io/v1 Events of a namespace, the fields the tests read. */
+export interface EventList {
+  items: {
+    reason: string;
+    type: string;
+    note: string;
+    regarding: { name: string };
+    related?: { name: string };
+    series?: { count: number };
+  }[];
+}
+export const events = (ns: string) => getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+
+interface PodList {
+  items: { status: { containerStatuses?: { restartCount: number; state?: { terminated?: unknown } }[] } }[];
+}
+
+/** Terminations the kubelet reports for the container of the pods app=APP: restarts, plus the current one if it is dead. */
+export async function terminations(ns: string, app = "hog"): Promise<number> {
+  const pods = await getJson<PodList>(["-n", ns, "get", "pods", "-l", `app=${app}`]);
+  return pods.items.reduce((sum, p) => {
+    const cs = p.status.containerStatuses?.[0];
+    if (!cs) return sum;
+    return sum + cs.restartCount + (cs.state?.terminated ? 1 : 0);
+  }, 0);
 }

@@ -1,14 +1,20 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { condition, deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import {
+  condition,
+  deployMemlens,
+  events,
+  eventually,
+  getJson,
+  kubectl,
+  testNamespace,
+  type EventList,
+  type MI,
+} from "./kube.js";
 
 interface Lease {
   spec: { holderIdentity?: string; leaseTransitions?: number };
 }
-interface EventList {
-  items: { reason: string; regarding: { name: string }; series?: { count: number } }[];
-}
-
 const lease = () => getJson<Lease>(["-n", "memlens-system", "get", "lease", "memlens-controller"]);
 
 describe("leader election between the two controller replicas", function () {
@@ -49,7 +55,7 @@ describe("leader election between the two controller replicas", function () {
         ? true
         : undefined,
     );
-    const eventsBefore = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+    const eventsBefore = await events(ns);
     const count = (l: EventList) =>
       l.items.filter((e) => e.reason === "OOMKilled").reduce((s, e) => s + (e.series?.count ?? 1), 0);
     const start = Date.now();
@@ -79,9 +85,7 @@ describe("leader election between the two controller replicas", function () {
         .status.lastInspectionTime;
       return t !== t0 ? true : undefined;
     });
-    expect(count(await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]))).to.equal(
-      count(eventsBefore),
-    );
+    expect(count(await events(ns))).to.equal(count(eventsBefore));
   });
 
   after(async () => {

@@ -3,6 +3,7 @@ import {
   condition,
   deployMemlens,
   deploymentManifest,
+  events,
   eventually,
   getJson,
   inspectionManifest,
@@ -23,10 +24,6 @@ function workload(name: string, rate: number, max: number, limit: string): strin
     kind: "List",
     items: [deploymentManifest(name, container), inspectionManifest(name, "90s")],
   });
-}
-
-interface EventList {
-  items: { reason: string; note: string; regarding: { name: string } }[];
 }
 
 describe("leaks found from the node agent's cgroup history", function () {
@@ -50,9 +47,9 @@ describe("leaks found from the node agent's cgroup history", function () {
     const f = m.status!.findings!.find((x) => x.rule === "MemoryLeak")!;
     expect(f.message).to.match(/grows .*\/h .* will reach the 512 MiB limit in ~/);
     expect(m.status!.recommendations!.map((r) => r.type)).to.include("FixLeak");
-    const events = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+    const list = await events(ns);
     expect(
-      events.items.filter((e) => e.reason === "MemoryLeak" && e.regarding.name === "leaky"),
+      list.items.filter((e) => e.reason === "MemoryLeak" && e.regarding.name === "leaky"),
     ).to.have.length(1);
   });
 

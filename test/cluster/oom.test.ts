@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { condition, deployMemlens, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import {
+  condition,
+  deployMemlens,
+  events,
+  eventually,
+  getJson,
+  kubectl,
+  terminations,
+  testNamespace,
+  type MI,
+} from "./kube.js";
 
 interface PodList {
   items: {
@@ -13,25 +23,6 @@ interface PodList {
       }[];
     };
   }[];
-}
-interface EventList {
-  items: {
-    reason: string;
-    note: string;
-    regarding: { name: string };
-    related?: { name: string };
-    series?: { count: number };
-  }[];
-}
-
-/** Terminations the kubelet reports for the stress container: restarts, plus the current one if it is dead. */
-async function terminations(ns: string): Promise<number> {
-  const pods = await getJson<PodList>(["-n", ns, "get", "pods", "-l", "app=hog"]);
-  return pods.items.reduce((sum, p) => {
-    const cs = p.status.containerStatuses?.[0];
-    if (!cs) return sum;
-    return sum + cs.restartCount + (cs.state?.terminated ? 1 : 0);
-  }, 0);
 }
 
 describe("a kernel OOM kill, reported end to end by memlens deployed in the cluster", function () {
@@ -75,7 +66,7 @@ describe("a kernel OOM kill, reported end to end by memlens deployed in the clus
 
   it("records a Warning OOMKilled Event regarding the inspection, related the pod, and Normal Recommendation", async () => {
     const ev = await eventually("OOMKilled Event", 30_000, async () => {
-      const list = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+      const list = await events(ns);
       const oom = list.items.filter((e) => e.reason === "OOMKilled" && e.regarding.name === "hog");
       return oom.length && list.items.some((e) => e.reason === "Recommendation") ? oom : undefined;
     });
@@ -101,7 +92,7 @@ describe("a kernel OOM kill, reported end to end by memlens deployed in the clus
       expect(counted).to.be.at.most(seen);
       return counted === seen ? true : undefined;
     });
-    const list = await getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
+    const list = await events(ns);
     const oom = list.items.filter((e) => e.reason === "OOMKilled" && e.regarding.name === "hog");
     expect(oom, "one Event, its series counting the repeats").to.have.length(1);
     expect(oom[0]!.series?.count ?? 1).to.be.at.least(2);
