@@ -14,8 +14,7 @@ case "${1:-}" in
 restart)
   eviction_hard=${MEMLENS_EVICTION_HARD:-$DEFAULT_EVICTION_HARD}
   sed -i "s|^evictionHard: .*|evictionHard: $eviction_hard|" "$config"
-  stop_pid kubelet 30
-  start_kubelet
+  "$CLUSTER_DIR/component.sh" restart kubelet >/dev/null
   for _ in $(seq 60); do
     curl -sf "http://127.0.0.1:$(awk '$1=="healthzPort:"{print $2}' "$config")/healthz" -o /dev/null && break
     sleep 1
