@@ -84,7 +84,7 @@ describe("faults: memlens recovers on its own and keeps what it wrote", function
     const pids = stdout.trim().split(/\s+/);
     expect(pids, "one agent process on the node").to.have.length(1);
     const paused = new Date();
-    await run("kill", ["-STOP", pids[0] as string]);
+    process.kill(Number(pids[0]), "SIGSTOP");
     try {
       const m = await eventually("Ready=False AgentUnavailable", 90_000, async () => {
         const m = await mi();
@@ -97,7 +97,7 @@ describe("faults: memlens recovers on its own and keeps what it wrote", function
       ).to.equal(true);
       expect((await oomFinding())?.firstSeen, "findings kept while the agent is away").to.equal(firstSeen);
     } finally {
-      await run("kill", ["-CONT", pids[0] as string]);
+      process.kill(Number(pids[0]), "SIGCONT");
     }
     await eventually("Ready=True again", 120_000, async () =>
       condition(await mi(), "Ready")?.status === "True" ? true : undefined,
