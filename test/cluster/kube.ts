@@ -110,15 +110,33 @@ export interface EventList {
 export const events = (ns: string) => getJson<EventList>(["-n", ns, "get", "events.events.k8s.io"]);
 
 interface PodList {
-  items: { status: { containerStatuses?: { restartCount: number; state?: { terminated?: unknown } }[] } }[];
+  items: {
+    status: {
+      containerStatuses?: {
+        containerID?: string;
+        restartCount: number;
+        state?: { terminated?: unknown; waiting?: unknown };
+        lastState?: { terminated?: { containerID?: string } };
+      }[];
+    };
+  }[];
 }
 
-/** Terminations the kubelet reports for the container of the pods app=APP: restarts, plus the current one if it is dead. */
+/**
+ * Terminations the kubelet reports for the container of the pods app=APP: its restarts, plus
+ * the current container when it is dead — terminated, or waiting in CrashLoopBackOff with itself
+ * as lastState (restartCount rises only when the next one starts: see the kubelet's updates in
+ * test/fixtures/pods/oom-watch.jsonl).
+ */
 export async function terminations(ns: string, app = "hog"): Promise<number> {
   const pods = await getJson<PodList>(["-n", ns, "get", "pods", "-l", `app=${app}`]);
   return pods.items.reduce((sum, p) => {
     const cs = p.status.containerStatuses?.[0];
     if (!cs) return sum;
-    return sum + cs.restartCount + (cs.state?.terminated ? 1 : 0);
+    const backingOff =
+      cs.state?.waiting !== undefined &&
+      cs.containerID !== undefined &&
+      cs.lastState?.terminated?.containerID === cs.containerID;
+    return sum + cs.restartCount + (cs.state?.terminated !== undefined || backingOff ? 1 : 0);
   }, 0);
 }
