@@ -9,7 +9,7 @@ export interface OomKillObservation {
   node?: string;
   /** the killed container instance (its ID), so a kill is counted once however often it is seen */
   killID: string;
-  /** terminations so far: restarts, plus one while the killed instance is still the current state */
+  /** terminations so far: restarts, plus one while the killed instance is still the latest (current state, or backing off) */
   terminations: number;
   restartCount: number;
   finishedAt?: string;
@@ -31,6 +31,10 @@ function nowState(cs: ContainerStatus): string {
   return cs.state?.waiting?.reason ?? "Unknown";
 }
 
+function backingOffAfter(cs: ContainerStatus, killedID: string | undefined): boolean {
+  return cs.state?.waiting !== undefined && killedID !== undefined && cs.containerID === killedID;
+}
+
 /** Containers whose latest termination was an OOM kill (current state, or last state after a restart). */
 export function oomKillsInPod(pod: Pod, onlyContainers?: string[]): OomKillObservation[] {
   const out: OomKillObservation[] = [];
@@ -46,7 +50,9 @@ export function oomKillsInPod(pod: Pod, onlyContainers?: string[]): OomKillObser
       container: cs.name,
       node: pod.spec.nodeName,
       killID: term.containerID ?? `${pod.metadata.uid}/${cs.name}/${term.finishedAt ?? cs.restartCount}`,
-      terminations: cs.restartCount + (current ? 1 : 0),
+      // the killed instance is still the container's latest while it is the current state, or
+      // while the kubelet backs off before the next start (restartCount rises only then)
+      terminations: cs.restartCount + (current || backingOffAfter(cs, term.containerID) ? 1 : 0),
       restartCount: cs.restartCount,
       finishedAt: term.finishedAt,
       exitCode: term.exitCode,
@@ -71,7 +77,8 @@ export interface OomKillHistory {
  * the terminations since then (kills missed while nobody watched count too), at least one.
  */
 export function newOomKills(history: OomKillHistory | undefined, obs: OomKillObservation): number {
-  if (!history) return 1;
+  // before the first sighting as between two: terminations nobody saw count as kills
+  if (!history) return Math.max(1, obs.terminations);
   if (history.lastKillID === obs.killID) return 0;
   return Math.max(1, obs.terminations - history.terminations);
 }

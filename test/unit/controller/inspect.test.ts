@@ -76,6 +76,18 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     expect(replay(sparse, "hog").status.oomKills).to.equal(4);
   });
 
+  it("counts a kill seen only while the kubelet backs off once (restartCount not yet raised)", () => {
+    const backoffOnly = updates.filter((p) => {
+      const cs = p.status.containerStatuses?.[0];
+      return !(
+        p.metadata.name.startsWith("hog") &&
+        cs?.state?.terminated &&
+        cs.containerID?.endsWith("9eb241")
+      );
+    });
+    expect(replay(backoffOnly, "hog").status.oomKills).to.equal(4);
+  });
+
   it("reports a restartPolicy Never pod killed once, and that it stays terminated", () => {
     const { status } = replay(updates, "once");
     expect(status.oomKills).to.equal(1);
