@@ -13,5 +13,10 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# what `memlens demo` and `memlens crds` users find beside the program (found from the package root)
+COPY crds ./crds
+COPY config ./config
+COPY examples/*.yaml ./examples/
+COPY test/fixtures/cgroup-traces/v2-memory-high-then-oom.jsonl ./test/fixtures/cgroup-traces/
 USER 65532:65532
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]

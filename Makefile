@@ -15,7 +15,7 @@ help:
 	@echo "make demo          run the demo on a local cluster (DURATION=10m to stop by itself)"
 	@echo "make test          lint + all tests (unit and on a real local cluster)"
 	@echo "make build         compile TypeScript into dist/"
-	@echo "make crds          regenerate crds/ from the zod schemas"
+	@echo "make crds          regenerate crds/ and config/crd/ from the zod schemas"
 	@echo "make images        build the local OCI images (and import them into a running cluster)"
 	@echo "make cluster-up    start the local single-node cluster (.memlens/kubeconfig)"
 	@echo "make cluster-down  stop it and leave nothing behind"
@@ -28,7 +28,7 @@ build: node_modules
 
 .PHONY: crds
 crds: build
-	node dist/src/cli/main.js crds --out crds
+	node dist/src/cli/main.js crds
 
 .PHONY: lint
 lint: node_modules

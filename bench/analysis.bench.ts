@@ -37,7 +37,7 @@ const CONTAINERS = 1000;
 const TARGET_PER_CONTAINER_MS = 0.1;
 const TARGET_1000_MS = 100;
 
-// memory.stat keys as a 6.18 kernel prints them (from ../shared/fixtures/cgroup-traces)
+// memory.stat keys as a 6.18 kernel prints them (from test/fixtures/cgroup-traces)
 const STAT_KEYS = (
   "anon file kernel kernel_stack pagetables sec_pagetables percpu sock vmalloc shmem zswap zswapped " +
   "file_mapped file_dirty file_writeback swapcached anon_thp file_thp shmem_thp inactive_anon active_anon " +

@@ -3,7 +3,7 @@
 # kube-controller-manager, kube-scheduler, containerd + runc and the kubelet, built from the
 # upstream modules (cluster/build.sh) at pinned versions. Writes .memlens/kubeconfig and
 # config/local/cluster.env (the in-cluster API address for hostNetwork pods).
-# Facts and pitfalls behind each setting: ../shared/LOCAL-CLUSTER.md.
+# Facts and pitfalls behind each setting: cluster/README.md.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 started=$(date +%s)

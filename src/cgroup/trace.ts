@@ -3,7 +3,7 @@ import type { MemorySample } from "./sample.js";
 import { sampleFromFiles } from "./sample-from-files.js";
 
 /**
- * The cgroup-trace/v1 recording format (JSON Lines; see fixtures/README.md):
+ * The cgroup-trace/v1 recording format (JSON Lines; see test/fixtures/cgroup-traces/README.md):
  *   line 1: {"meta": {"format": "cgroup-trace/v1", "cgroup_version": "v1"|"v2", "kernel": "..."}}
  *   others: {"t": <seconds since start>, "files": {"<interface file>": "<raw text>", ...}}
  */

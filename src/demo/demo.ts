@@ -5,12 +5,13 @@ import { formatAnalysisText } from "../analysis/report.js";
 import { parseTrace, traceToSamples } from "../cgroup/trace.js";
 import { decodeProfile, fetchHeapProfile, flameGraphSvg } from "../profiling/index.js";
 import { heapMessage, heapSummary } from "../profiling/summary.js";
+import { packagePath } from "../package-root.js";
 import { deployMemlens, getJson, kubectl } from "./kubectl.js";
 
 export const DEMO_NAMESPACE = "memlens-demo";
 /** The three stories: a leaking service OOM-killed again and again, and a healthy one. */
-export const DEMO_MANIFESTS = ["examples/catalog.yaml", "examples/healthy.yaml"];
-const RECORDING = "../shared/fixtures/cgroup-traces/v2-memory-high-then-oom.jsonl";
+export const DEMO_MANIFESTS = ["catalog.yaml", "healthy.yaml"].map((f) => packagePath("examples", f));
+const RECORDING = packagePath("test/fixtures/cgroup-traces/v2-memory-high-then-oom.jsonl");
 const CATALOG_PROFILE_URL = "http://127.0.0.1:18080/debug/pprof/heap";
 
 export interface DemoInspection {

@@ -1,5 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
+import { packagePath } from "../package-root.js";
 
 const exec = promisify(execFile);
 
@@ -40,7 +41,7 @@ export async function getJson<T>(args: string[]): Promise<T> {
 
 /** memlens as a user deploys it: `kubectl apply -k config/local`, then wait for its pods. */
 export async function deployMemlens(): Promise<void> {
-  await kubectl(["apply", "-k", "config/local"]);
+  await kubectl(["apply", "-k", packagePath("config/local")]);
   await kubectl([
     "-n",
     "memlens-system",

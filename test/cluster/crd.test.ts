@@ -22,6 +22,26 @@ describe("the MemoryInspection CRD on a real apiserver", function () {
     ns = await testNamespace("crd");
   });
 
+  it("installs from crds/ with `kubectl apply -f crds/` (only CRDs there)", async () => {
+    expect(await kubectl(["apply", "-f", "crds/"])).to.match(
+      /^customresourcedefinition.apiextensions.k8s.io\/memoryinspections.memlens.dev (unchanged|configured|created)$/m,
+    );
+  });
+
+  it("installs everything with `kubectl apply -k config/default` (the apiserver checks each object)", async () => {
+    const out = await kubectl(["apply", "-k", "config/default", "--dry-run=server"]);
+    for (const kind of [
+      "customresourcedefinition",
+      "serviceaccount",
+      "clusterrole",
+      "deployment",
+      "daemonset",
+      "networkpolicy",
+    ]) {
+      expect(out).to.match(new RegExp(`^${kind}[./]\\S+ \\S+ \\(server dry run\\)$`, "m"));
+    }
+  });
+
   it("applies the examples with kubectl", async () => {
     for (const f of [
       "examples/memoryinspection-all-fields.yaml",

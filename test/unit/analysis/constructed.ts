@@ -1,6 +1,6 @@
 /**
  * CONSTRUCTED cgroup histories — not recordings. They stand in for the patterns the four real
- * recordings in ../shared/fixtures do not cover (page cache, warm-up, sawtooth, child OOM
+ * recordings in test/fixtures/cgroup-traces do not cover (page cache, warm-up, sawtooth, child OOM
  * kills, memory.high stalls, restarts), built from the magnitudes real kernels print: page-
  * granular bytes, kernel memory that grows with the process, memory.stat keys as
  * sampleFromFiles produces them, PSI totals in seconds, counters that only go up. Real-kernel

@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { MemoryInspectionSpecSchema } from "../../../src/api/memoryinspection.js";
 import { describeSpecProblem } from "../../../src/controller/reconciler.js";
-import { CRD_FILE, crdYaml } from "../../../src/cli/commands/crds.js";
+import { CRD_DIRS, CRD_FILE, crdYaml } from "../../../src/cli/commands/crds.js";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import { deploy, INVALID_SPECS } from "./invalid-specs.js";
 
@@ -43,8 +43,16 @@ describe("MemoryInspection spec validation (zod, as the controller checks it)", 
 });
 
 describe("CRD", () => {
-  it("crds/ is what `make crds` generates from the schemas (run `make crds` if this fails)", () => {
-    expect(readFileSync(`crds/${CRD_FILE}`, "utf8")).to.equal(crdYaml());
+  for (const dir of CRD_DIRS) {
+    it(`${dir}/ is what \`make crds\` generates from the schemas (run \`make crds\` if this fails)`, () => {
+      expect(readFileSync(`${dir}/${CRD_FILE}`, "utf8")).to.equal(crdYaml());
+    });
+  }
+
+  it("crds/ holds only CustomResourceDefinitions, so that `kubectl apply -f crds/` works", () => {
+    for (const file of readdirSync("crds")) {
+      expect(readFileSync(`crds/${file}`, "utf8"), file).to.match(/^kind: CustomResourceDefinition$/m);
+    }
   });
 
   it("carries the admission rules as CEL with the same messages", () => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseTrace, type Trace } from "../../../src/cgroup/trace.js";
 
-/** The real kernel recordings shared by the project (mocha runs from the repo root). */
+/** Real kernel recordings of single containers (see test/fixtures/cgroup-traces/README.md). */
 export const TRACE_FILES = [
   "v2-oom-fast-leak.jsonl",
   "v2-memory-high-then-oom.jsonl",
@@ -11,7 +11,7 @@ export const TRACE_FILES = [
 ] as const;
 
 export function tracePath(file: string): string {
-  return resolve(process.cwd(), "../shared/fixtures/cgroup-traces", file);
+  return resolve(process.cwd(), "test/fixtures/cgroup-traces", file);
 }
 
 export function loadTrace(file: (typeof TRACE_FILES)[number]): Trace {
