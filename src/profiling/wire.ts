@@ -1,7 +1,7 @@
-// A protobuf wire-format walk over profile.proto's messages, run before pprof-format decodes.
-// pprof-format is lenient: a length that runs past the end of the input is silently cut short
-// and a varint without its last byte is read as whatever is there, so a truncated file would
-// decode into a smaller, wrong profile. This walk turns those cases into errors instead.
+// A protobuf wire-format walk over profile.proto's messages, run before the decoder (decode.ts).
+// A length that runs past the end of the input, or a varint without its last byte, would
+// otherwise be read as whatever is there, so a truncated file would decode into a smaller,
+// wrong profile. This walk turns those cases into errors instead.
 
 /** Nested message fields of each profile.proto message that this walk descends into. */
 interface Schema {
@@ -31,8 +31,8 @@ function walk(data: Uint8Array, start: number, end: number, schema: Schema, wher
     i = varintEnd;
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
-    // pprof-format reads a tag as one byte, so a field number above 15 would desynchronise it;
-    // profile.proto defines none, so such a field means the input is something else.
+    // profile.proto defines no field number above 15, so such a field means the input is
+    // something else.
     if (field < 1 || field > 15) {
       throw new Error(`${where}: field number ${field} at byte ${tagAt} is not part of profile.proto`);
     }
