@@ -5,7 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+# without the optional @kubernetes/client-node: in a pod memlens reads its ServiceAccount itself
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --omit=optional
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production

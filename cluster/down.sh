@@ -3,9 +3,16 @@
 # settings the kubelet changed are restored. Safe to run twice and after a crashed run.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
+source "$CLUSTER_DIR/vm/node.sh"
 [ -d "$STATE" ] || { log "no local cluster state at $STATE: nothing to stop"; rm -f "$REPO/config/local/cluster.env"; exit 0; }
 log "stopping the local cluster ($STATE)"
 
+# the VM first (its state is thrown away: the disk is a snapshot); its logs are kept
+if [ -f "$STATE/pids/qemu-system-x86_64" ]; then
+  timeout 20 "$CLUSTER_DIR/vm.sh" run 'journalctl --no-pager -o short-precise -u memlens-node -u containerd -u kubelet' >"$LOG_DIR/vm-journal.log" 2>&1
+  v2_stop
+fi
+[ -f "$V2_SHARE/boot.log" ] && cp "$V2_SHARE/boot.log" "$LOG_DIR/vm-boot.log"
 
 stop_pid kubelet 10
 if [ -S "$STATE/containerd.sock" ]; then

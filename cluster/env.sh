@@ -9,6 +9,15 @@ LOG_DIR=$MEMLENS_DIR/logs
 # Runtime state lives on a short path (unix socket paths are limited to 108 bytes), one per checkout.
 STATE=/tmp/memlens-$(echo -n "$REPO" | sha256sum | cut -c1-10)
 NODE_NAME=memlens-node
+# The cgroup v2 node: a VM on this host (cluster/vm/), reached on its own loopback address.
+V2_NODE_NAME=memlens-node-v2
+V2_NODE_IP=127.0.0.2
+V2_CPUS=${MEMLENS_V2_CPUS:-2}
+V2_MEMORY_MIB=${MEMLENS_V2_MEMORY_MIB:-4096}
+# workload ports on the v2 node that the host can reach, besides the kubelet's and the agent's
+V2_FORWARDED_PORTS="18081 18082 18083"
+# the images (.memlens/images/NAME.tar) the v2 node gets: the agent's, and the workloads' meant for it
+V2_IMAGES="pause stress catalog memlens"
 # The local cluster's cgroups nest under this process's own memory cgroup, in every hierarchy.
 own_memory_cgroup() { awk -F: '$2=="memory"{print $3}' /proc/self/cgroup; }
 CGROUP_ROOT=$(own_memory_cgroup | sed 's:/$::')/memlens
@@ -126,4 +135,36 @@ stop_pid() { # NAME [TIMEOUT_S]
     kill -0 "$pid" 2>/dev/null && { log "$name did not stop in ${timeout}s: SIGKILL"; kill -KILL "$pid" 2>/dev/null; sleep 0.2; }
   fi
   rm -f "$f"
+}
+
+# Every pod here uses the host network: a CNI config with the loopback plugin alone lets a node
+# become Ready (Debian's plugins are in /usr/lib/cni).
+LOOPBACK_CNI='{"cniVersion": "1.0.0", "name": "memlens-loopback", "plugins": [{"type": "loopback"}]}'
+
+# The CRI part of a node's containerd config (version 2): the local pause image, the loopback CNI
+# config in CNI_DIR, exec/attach streams on loopback, runc with the node's cgroup driver.
+# RESTRICT_OOM_SCORE_ADJ=true where no process may lower oom_score_adj (no CAP_SYS_RESOURCE, as on
+# this host): runc would fail every sandbox otherwise. RUNC_ROOT "" keeps runc's default.
+containerd_cri_config() { # SYSTEMD_CGROUP CNI_DIR RESTRICT_OOM_SCORE_ADJ RUNC_ROOT
+  local root=""
+  [ -n "$4" ] && root=$'\n'"        Root = \"$4\""
+  cat <<C
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/memlens/pause:dev"
+  restrict_oom_score_adj = $3
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = $1$root
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$2"
+C
 }

@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# Starts a real single-node Kubernetes cluster on 127.0.0.1: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, containerd + runc and the kubelet, built from the
-# upstream modules (cluster/build.sh) at pinned versions. Writes .memlens/kubeconfig and
-# config/local/cluster.env (the in-cluster API address for hostNetwork pods).
+# Starts a real two-node Kubernetes cluster on this host's loopback: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, containerd + runc and the kubelet of memlens-node
+# (this host: cgroup v1, cgroupfs driver), built from the upstream modules (cluster/build.sh) at
+# pinned versions; and memlens-node-v2, a QEMU virtual machine (cgroup v2, systemd driver,
+# MemoryQoS) whose kubelet joins the same control plane (cluster/vm/). Writes .memlens/kubeconfig
+# and config/local/cluster.env (the in-cluster API address for hostNetwork pods).
+# MEMLENS_V2_NODE=off starts the first node only; when the VM cannot start, the cluster comes up
+# without it and .memlens/v2-node.reason says why.
 # Facts and pitfalls behind each setting: cluster/README.md.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$CLUSTER_DIR/vm/node.sh"
 started=$(date +%s)
 
 # A crashed earlier run is cleaned up first.
 [ -d "$STATE" ] && "$CLUSTER_DIR/down.sh"
 "$CLUSTER_DIR/build.sh"
-
 if ! command -v containerd >/dev/null || ! command -v runc >/dev/null || [ ! -x /usr/lib/cni/loopback ]; then
   log "installing containerd, runc and the CNI plugins from Debian"
   apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins >/dev/null
 fi
 ls "$MEMLENS_DIR"/images/*.tar >/dev/null 2>&1 || { log "no images in $MEMLENS_DIR/images: run 'make images' first"; exit 1; }
+v2_image=
+mkdir -p "$MEMLENS_DIR"
+rm -f "$MEMLENS_DIR/v2-node.reason"
+if [ "${MEMLENS_V2_NODE:-on}" = off ]; then
+  echo "MEMLENS_V2_NODE=off" >"$MEMLENS_DIR/v2-node.reason"
+else
+  v2_image=$("$CLUSTER_DIR/vm/image.sh") || { v2_image=; echo "the VM image could not be built: see the lines above" >"$MEMLENS_DIR/v2-node.reason"; }
+fi
 
-mkdir -p "$STATE"/{pids,pki,etcd,kubelet,containerd,cni,runc} "$LOG_DIR"
+mkdir -p "$STATE"/{pids,pki,etcd,kubelet,containerd,cni,runc,vm} "$LOG_DIR"
 rm -f "$LOG_DIR"/*.log
 echo "$STATE" >"$MEMLENS_DIR/state-dir"
 fail() { log "FAILED: $*"; log "logs: $LOG_DIR"; "$CLUSTER_DIR/down.sh" >/dev/null 2>&1; exit 1; }
@@ -35,8 +47,9 @@ sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:127.0.0.1,DNS:local
 make_apiserver_pki
 ADMIN_TOKEN=$(openssl rand -hex 24)
 NODE_TOKEN=$(openssl rand -hex 24)
-printf '%s,admin,admin,system:masters\n%s,system:node:%s,node-%s,system:nodes\n' \
-  "$ADMIN_TOKEN" "$NODE_TOKEN" "$NODE_NAME" "$NODE_NAME" >"$pki/tokens.csv"
+V2_NODE_TOKEN=$(openssl rand -hex 24)
+printf '%s,admin,admin,system:masters\n%s,system:node:%s,node-%s,system:nodes\n%s,system:node:%s,node-%s,system:nodes\n' \
+  "$ADMIN_TOKEN" "$NODE_TOKEN" "$NODE_NAME" "$NODE_NAME" "$V2_NODE_TOKEN" "$V2_NODE_NAME" "$V2_NODE_NAME" >"$pki/tokens.csv"
 chmod 600 "$pki"/*.key "$pki/tokens.csv"
 
 write_kubeconfig "$STATE/admin.kubeconfig" "$ADMIN_TOKEN"
@@ -47,6 +60,13 @@ start_apiserver \
   --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
   --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP
 
+# the VM boots (~20 s to systemd, ~90 s to a Ready kubelet) while the first node starts
+if [ -n "$v2_image" ]; then
+  log "starting $V2_NODE_NAME (QEMU, cgroup v2; console: $LOG_DIR/vm-console.log)"
+  v2_prepare "$P_API" "$V2_NODE_TOKEN"
+  v2_start "$v2_image" "$P_API" || { v2_image=; echo "qemu did not start: see $LOG_DIR/qemu-system-x86_64.log" >"$MEMLENS_DIR/v2-node.reason"; }
+fi
+
 log "starting kube-controller-manager and kube-scheduler"
 start kube-controller-manager --kubeconfig "$STATE/admin.kubeconfig" --leader-elect=false \
   --bind-address 127.0.0.1 --secure-port "$P_KCM" \
@@ -56,9 +76,7 @@ start kube-scheduler --kubeconfig "$STATE/admin.kubeconfig" --leader-elect=false
   --bind-address 127.0.0.1 --secure-port "$P_SCHED"
 
 log "starting containerd"
-cat >"$STATE/cni/10-loopback.conflist" <<C
-{"cniVersion": "1.0.0", "name": "memlens-loopback", "plugins": [{"type": "loopback"}]}
-C
+echo "$LOOPBACK_CNI" >"$STATE/cni/10-loopback.conflist"
 cat >"$STATE/containerd/config.toml" <<C
 version = 2
 root = "$STATE/containerd/root"
@@ -70,25 +88,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   address = "$STATE/containerd.sock.ttrpc"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$STATE/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "localhost/memlens/pause:dev"
-  # no process here may lower oom_score_adj (no CAP_SYS_RESOURCE): runc would fail every sandbox
-  restrict_oom_score_adj = true
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  disable_apparmor = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$STATE/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$STATE/cni"
+$(containerd_cri_config false "$STATE/cni" true "$STATE/runc")
 C
 setsid containerd --config "$STATE/containerd/config.toml" >"$LOG_DIR/containerd.log" 2>&1 </dev/null &
 echo $! >"$STATE/pids/containerd"
@@ -159,7 +159,21 @@ kubectl_ patch node "$NODE_NAME" --subresource=status --type=merge \
 kubectl_ wait --for=condition=Ready "node/$NODE_NAME" --timeout=60s >/dev/null || fail "node not Ready"
 wait_for "default ServiceAccount" 30 kubectl_ -n default get serviceaccount default
 
+kubectl_ label node "$NODE_NAME" memlens.dev/cgroup-version=v1 >/dev/null
+
 printf 'KUBERNETES_SERVICE_HOST=127.0.0.1\nKUBERNETES_SERVICE_PORT=%s\n' "$P_API" >"$REPO/config/local/cluster.env"
+nodes=$NODE_NAME
+if [ -n "$v2_image" ]; then
+  log "waiting for $V2_NODE_NAME to join (emulated: ~90 s from boot)"
+  if v2_join 400; then
+    nodes="$nodes $V2_NODE_NAME"
+    rm -f "$MEMLENS_DIR/v2-node.reason"
+  else
+    echo "$V2_NODE_NAME did not become Ready: see $LOG_DIR/vm-console.log and $V2_SHARE/boot.log" >"$MEMLENS_DIR/v2-node.reason"
+    v2_stop
+  fi
+fi
+[ -f "$MEMLENS_DIR/v2-node.reason" ] && log "WITHOUT $V2_NODE_NAME: $(cat "$MEMLENS_DIR/v2-node.reason")"
 trap - ERR INT TERM
-log "cluster up in $(( $(date +%s) - started ))s: Kubernetes $K8S_VERSION, node $NODE_NAME Ready"
+log "cluster up in $(( $(date +%s) - started ))s: Kubernetes $K8S_VERSION, nodes Ready: $nodes"
 log "export KUBECONFIG=$KUBECONFIG_PATH"

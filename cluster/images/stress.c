@@ -1,16 +1,27 @@
 /* stress: a small static test workload for memlens.
  *
- *   stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR]
+ *   stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S]
  *
  * Allocates and touches memory at MIB_PER_S up to MIB (0 = without end), then holds it.
  *   anon  (default) heap memory (malloc + memset): what the kernel cannot reclaim
  *   shmem writes files into DIR, which must be memory-backed (tmpfs, emptyDir medium Memory)
  *   file  writes files into DIR on disk and reads them back: page cache, reclaimable
  * DIR is created (one level) when it does not exist.
+ * --churn MIB_PER_S: once it holds MIB, it goes on allocating, touching and freeing 1 MiB at that
+ * rate, as a service at its steady size does (its garbage), so every charge meets the cgroup's
+ * limits again: over memory.high it is throttled for as long as it runs.
+ * --serve PORT also answers HTTP on 0.0.0.0:PORT (any request: 200 "ok") from a child process
+ * in the same cgroup that, like a real service, touches fresh memory for every request (256 KiB,
+ * returned after): a readiness probe pointed at it succeeds at once, unless the cgroup's
+ * allocations are throttled (memory.high), when it waits as long as the kernel makes it.
  * A line of progress is printed every second. SIGTERM/SIGINT end it with status 0. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +46,7 @@ static double now(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR]\n");
+  fprintf(stderr, "usage: stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S]\n");
   exit(2);
 }
 
@@ -79,8 +90,35 @@ static int grow(const char *into, const char *path, long n, char *page_buf) {
   return 0;
 }
 
+/* the --serve child: one request at a time, each touching 256 KiB of fresh anonymous memory */
+static void serve(int port) {
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
+    fprintf(stderr, "stress: cannot serve on port %d: %s\n", port, strerror(errno));
+    _exit(1);
+  }
+  static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+  for (;;) {
+    int c = accept(fd, NULL, NULL);
+    if (c < 0) continue;
+    char req[1024];
+    (void)read(c, req, sizeof req);
+    size_t len = 256 * 1024;
+    volatile char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      for (size_t off = 0; off < len; off += 4096) m[off] = 1;
+      munmap((void *)m, len);
+    }
+    (void)write(c, reply, sizeof reply - 1);
+    close(c);
+  }
+}
+
 int main(int argc, char **argv) {
-  double rate = -1, max = -1;
+  double rate = -1, max = -1, port = 0, churn = 0;
   const char *into = "anon", *path = NULL;
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc) usage();
@@ -88,6 +126,8 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--max") == 0) max = number_arg("--max", argv[++i]);
     else if (strcmp(argv[i], "--into") == 0) into = argv[++i];
     else if (strcmp(argv[i], "--path") == 0) path = argv[++i];
+    else if (strcmp(argv[i], "--serve") == 0) port = number_arg("--serve", argv[++i]);
+    else if (strcmp(argv[i], "--churn") == 0) churn = number_arg("--churn", argv[++i]);
     else usage();
   }
   if (rate <= 0 || max < 0) usage();
@@ -100,9 +140,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "stress: cannot create --path %s: %s\n", path, strerror(errno));
     return 2;
   }
+  if (port < 0 || port > 65535 || port != (int)port) usage();
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (port > 0) {
+    pid_t child = fork();
+    if (child == 0) serve((int)port);
+    if (child < 0) {
+      fprintf(stderr, "stress: fork: %s\n", strerror(errno));
+      return 1;
+    }
+    printf("stress: serving HTTP on port %.0f (pid %d)\n", port, (int)child);
+  }
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
-  setvbuf(stdout, NULL, _IOLBF, 0);
   char *page_buf = malloc(MIB);
   if (!page_buf) return 1;
   memset(page_buf, 0x5a, MIB);
@@ -112,8 +162,17 @@ int main(int argc, char **argv) {
   printf("stress: %s at %.1f MiB/s up to %s%.0f MiB\n", into, rate, max == 0 ? "no end " : "", max);
   while (!stopping) {
     if (max > 0 && done >= (long)max) {
-      printf("stress: holding %ld MiB\n", done);
-      while (!stopping) pause();
+      printf("stress: holding %ld MiB%s\n", done, churn > 0 ? ", churning" : "");
+      while (!stopping && churn <= 0) pause();
+      while (!stopping) {
+        volatile char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) {
+          for (long off = 0; off < MIB; off += 4096) m[off] = 1;
+          munmap((void *)m, MIB);
+        }
+        struct timespec ts = {(time_t)(1 / churn), (long)((1 / churn - (time_t)(1 / churn)) * 1e9)};
+        nanosleep(&ts, NULL);
+      }
       break;
     }
     double due = start + (done + 1) / rate;

@@ -2,7 +2,7 @@
 // (*MemoryLeaker).OnRequest keeps a buffer for every request it serves and never lets go,
 // with net/http/pprof mounted so memlens can fetch its heap profile.
 //
-//	catalog [serve] [-host 127.0.0.1] [-port 8080] [-leak-kib 24]
+//	catalog [serve] [-host 127.0.0.1] [-port 8080] [-leak-kib 24] [-cache-mib 0]
 //	catalog load -url http://127.0.0.1:8080/products [-rps 50]
 //
 // The port also comes from $PORT, the per-request leak from $LEAK_KIB. It listens on
@@ -22,6 +22,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,18 @@ func (m *MemoryLeaker) OnRequest(r *http.Request) {
 	m.bytes.Add(int64(len(buf)))
 }
 
+// warmCache fills a cache of size bytes at start, every page written: memory in use from the
+// first second, which grows no further (the leak is OnRequest's).
+//
+//go:noinline
+func warmCache(size int) []byte {
+	cache := make([]byte, size)
+	for i := range cache {
+		cache[i] = byte(i)
+	}
+	return cache
+}
+
 type product struct {
 	ID    int      `json:"id"`
 	Name  string   `json:"name"`
@@ -105,9 +118,12 @@ func serve(args []string) error {
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", envInt("PORT", 8080), "port to listen on (env PORT)")
 	leakKiB := fs.Int("leak-kib", envInt("LEAK_KIB", 24), "KiB retained per /products request (env LEAK_KIB)")
+	cacheMiB := fs.Int("cache-mib", 0, "MiB of cache filled at start and kept, as a warm service holds")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cache := warmCache(*cacheMiB << 20)
+	defer runtime.KeepAlive(cache)
 	leaker := &MemoryLeaker{size: *leakKiB << 10}
 	var served atomic.Int64
 

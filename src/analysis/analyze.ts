@@ -46,6 +46,8 @@ export interface AnalyzeInput {
   scope?: "container" | "pod";
   /** OOM kills of the container the kubelet reported in pod status (the controller knows them) */
   statusKills?: number;
+  /** since when (epoch s) the running container has been NotReady, from pod status (the controller knows it) */
+  notReadySince?: number;
 }
 
 export interface Analysis {
@@ -74,7 +76,12 @@ export function analyzeSeries(s: Series, input: Omit<AnalyzeInput, "samples"> = 
   const leak = leakFindings(s, kills, th, limit, runs);
   // memory.events high over the history: both v2 rules ask for it
   const highEvents = s.version === "v2" ? counterIncrease(s.highEvents, s.n) : 0;
-  const throttle = throttleFindings(s, th.throttle, { request: input.requests, limit }, highEvents);
+  const throttle = throttleFindings(
+    s,
+    th.throttle,
+    { request: input.requests, limit, notReadySince: input.notReadySince },
+    highEvents,
+  );
   const pressure = pressureFindings(s, th.pressure, limit, highEvents);
   const tmpfs = tmpfsFindings(
     s,

@@ -180,8 +180,9 @@ export function setRequestsEqualLimits(
     suggested,
     reason:
       `memory.high (${formatBytes(input.highBytes)}) below the ${input.limit} limit throttled allocations${stall}. ` +
-      `Set the memory request equal to the limit (${input.limit}): the pod becomes Guaranteed QoS and the kubelet ` +
-      "sets no memory.high, so only the limit applies (check it still fits the node: the scheduler reserves all of it).",
+      `Set the memory request equal to the limit (${input.limit}): the kubelet sets no memory.high for a container ` +
+      "whose memory request is its limit, so only the limit applies (with CPU requests = limits too, the pod is " +
+      "Guaranteed QoS). Check it still fits the node: the scheduler reserves all of it.",
     patch,
     command: true,
   });

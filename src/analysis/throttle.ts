@@ -1,3 +1,4 @@
+import { formatDuration } from "../api/duration.js";
 import { formatBytes } from "../api/quantity.js";
 import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
 import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
@@ -9,6 +10,8 @@ export interface ThrottleContext {
   /** the container's memory request and limit, bytes, when known */
   request?: number;
   limit: number;
+  /** since when (epoch s) the running container has been NotReady (its readiness probe failing), when it is */
+  notReadySince?: number;
 }
 
 /**
@@ -104,6 +107,7 @@ export function throttleFindings(
 
   const peak = maxKnown(s.usage);
   const qos = explainMemoryHigh(high, limit, th.qosFactor, ctx.request);
+  const notReady = notReadyWhileThrottled(ctx.notReadySince, firstEvent, t[s.n - 1] as number);
   const stalled = hasPsi
     ? `tasks stalled ${pct(stallPercent)} of the time while usage was pinned at it`
     : "usage was pinned at it with memory the kernel cannot reclaim (no PSI to measure the stall)";
@@ -114,7 +118,10 @@ export function throttleFindings(
       message:
         `memory.high (${formatBytes(high)}) throttles allocations below the ${fmt(limit)} limit: ` +
         `${highEvents} memory.high events, ${stalled} (${pinnedSamples} of ${aliveSamples} samples, ` +
-        `peak ${fmt(peak)})${qosClause(qos, th.qosFactor, ctx.request, limit)}.`,
+        `peak ${fmt(peak)})${qosClause(qos, th.qosFactor, ctx.request, limit)}` +
+        (notReady === undefined
+          ? "."
+          : `. Its readiness probe fails: NotReady for ${formatDuration(notReady * 1000)} while throttled, out of its Service's endpoints.`),
       evidence: evidence({
         highBytes: high,
         limitBytes: limit,
@@ -132,11 +139,25 @@ export function throttleFindings(
         impliedFactor:
           qos.impliedFactor === undefined ? undefined : Math.round(qos.impliedFactor * 1000) / 1000,
         impliedRequestBytes: qos.impliedRequest,
+        notReadySeconds: notReady === undefined ? undefined : Math.round(notReady),
+        notReadySince:
+          notReady === undefined ? undefined : new Date((ctx.notReadySince as number) * 1000).toISOString(),
       }),
       firstSeen: firstEvent,
       lastSeen: lastEvent,
     },
   ];
+}
+
+/** Seconds the container has been NotReady since throttling began (NotReady before it counts from its start). */
+function notReadyWhileThrottled(
+  since: number | undefined,
+  firstEvent: number,
+  last: number,
+): number | undefined {
+  if (since === undefined || Number.isNaN(firstEvent)) return undefined;
+  const seconds = last - Math.max(since, firstEvent);
+  return seconds > 0 ? seconds : undefined;
 }
 
 function qosClause(qos: HighExplanation, factor: number, request: number | undefined, limit: number): string {

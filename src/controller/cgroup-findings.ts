@@ -6,7 +6,7 @@ import type { WorkloadRef } from "../analysis/recommend.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { Recommendation } from "../api/memoryinspection.js";
 import { parseQuantity } from "../api/quantity.js";
-import type { Pod } from "../kube/pod.js";
+import { notReadySince, type Pod } from "../kube/pod.js";
 import { podVolumes } from "../analysis/tmpfs.js";
 import { seriesFromHistories } from "./history-series.js";
 
@@ -73,6 +73,7 @@ export function analyzePodCgroups(
       pod: pod.metadata.name,
       volumes,
       statusKills: pod.status.containerStatuses?.find((s) => s.name === c.name)?.restartCount ?? 0,
+      notReadySince: notReadySince(pod, c.name),
     });
     const spanMs = ((series.t[series.n - 1] as number) - (series.t[0] as number)) * 1000;
     out.push({

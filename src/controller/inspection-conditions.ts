@@ -3,6 +3,8 @@ import type { Condition, Finding } from "../api/memoryinspection.js";
 import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
 import { plural, Rule } from "./inspection-rules.js";
 import type { ResolvedTarget } from "./targets.js";
+import { parseQuantity } from "../api/quantity.js";
+import type { Pod } from "../kube/pod.js";
 
 export interface ConditionsInput {
   previous: Condition[] | undefined;
@@ -22,8 +24,8 @@ export function inspectionConditions(input: ConditionsInput): Condition[] {
   for (const c of [
     ready(input),
     oomKilled(input),
-    ruleCondition(input.findings, ConditionType.MemoryLeak, Rule.MemoryLeak),
-    ruleCondition(input.findings, ConditionType.MemoryThrottled, Rule.MemoryThrottled),
+    ruleCondition(input, ConditionType.MemoryLeak, Rule.MemoryLeak),
+    ruleCondition(input, ConditionType.MemoryThrottled, Rule.MemoryThrottled),
   ])
     conditions = setCondition(conditions, c, input.now, input.generation);
   return conditions;
@@ -81,30 +83,47 @@ const RULE_CONDITION = {
   [Rule.MemoryLeak]: {
     found: "LeakDetected",
     none: "NoLeak",
+    stopped: "LeakStopped",
     text: "No sustained growth of unreclaimable memory.",
   },
   [Rule.MemoryThrottled]: {
     found: "ThrottledAtMemoryHigh",
     none: "NotThrottled",
+    stopped: "ThrottlingStopped",
     text: "No allocation throttling at memory.high.",
   },
 } as const;
 
-/** True with the first active finding's message, or False ("Resolved" when there was one). */
+const NO_MEMORY_HIGH =
+  "Every container's memory request equals its limit now: the kubelet sets no memory.high (MemoryQoS) for them.";
+
+/** Every container of every pod has its memory request equal to its limit: MemoryQoS leaves memory.high alone. */
+function noMemoryHigh(pods: readonly Pod[]): boolean {
+  return (
+    pods.length > 0 &&
+    pods.every((p) =>
+      p.spec.containers.every((c) => {
+        const limit = parseQuantity(c.resources?.limits?.memory);
+        // a request left out defaults to the limit
+        return limit !== undefined && (parseQuantity(c.resources?.requests?.memory) ?? limit) === limit;
+      }),
+    )
+  );
+}
+
+/** True with the first active finding's message, or False (with why it stopped, when there was one). */
 function ruleCondition(
-  findings: readonly Finding[],
+  input: ConditionsInput,
   type: string,
   rule: typeof Rule.MemoryLeak | typeof Rule.MemoryThrottled,
 ): ConditionInput {
+  const { findings, target } = input;
   const words = RULE_CONDITION[rule];
   const f = findings.find((x) => x.rule === rule && !x.resolved);
   if (f)
     return { type, status: "True", reason: words.found, message: `${f.pod}/${f.container}: ${f.message}` };
-  const had = findings.some((x) => x.rule === rule);
-  return {
-    type,
-    status: "False",
-    reason: had ? "Resolved" : words.none,
-    message: had ? `No longer seen. ${words.text}` : words.text,
-  };
+  if (!findings.some((x) => x.rule === rule))
+    return { type, status: "False", reason: words.none, message: words.text };
+  const why = rule === Rule.MemoryThrottled && noMemoryHigh(target.pods) ? ` ${NO_MEMORY_HIGH}` : "";
+  return { type, status: "False", reason: words.stopped, message: `No longer seen.${why} ${words.text}` };
 }

@@ -9,15 +9,21 @@ import { packagePath } from "../package-root.js";
 import { deployMemlens, getJson, kubectl } from "./kubectl.js";
 
 export const DEMO_NAMESPACE = "memlens-demo";
-/** The three stories: a leaking service OOM-killed again and again, and a healthy one. */
+/** Story 1, a leaking service OOM-killed again and again, and story 3, a healthy one. */
 export const DEMO_MANIFESTS = ["catalog.yaml", "healthy.yaml"].map((f) => packagePath("examples", f));
+/** Story 2: the same leak in a Burstable pod on the cgroup v2 node, stuck at memory.high. */
+export const THROTTLE_MANIFEST = packagePath("examples", "catalog-memoryqos.yaml");
+export const THROTTLE_STORY = "catalog-qos";
+/** What labels the local cluster's cgroup v2 node with MemoryQoS (cluster/vm). */
+export const CGROUP_V2_NODE_LABEL = "memlens.dev/cgroup-version=v2";
 const RECORDING = packagePath("test/fixtures/cgroup-traces/v2-memory-high-then-oom.jsonl");
-const CATALOG_PROFILE_URL = "http://127.0.0.1:18080/debug/pprof/heap";
+const CATALOG_PROFILE_PORT = 18080;
 
 export interface DemoInspection {
   metadata: { name: string };
   status?: {
     summary?: string;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
     findings?: {
       rule: string;
       pod: string;
@@ -26,15 +32,67 @@ export interface DemoInspection {
       resolved?: boolean;
       evidence: Record<string, unknown>;
     }[];
-    recommendations?: { type: string; container: string; workload: string; reason: string; patch: string }[];
+    recommendations?: {
+      type: string;
+      container: string;
+      workload: string;
+      reason: string;
+      patch: string;
+      command?: string;
+    }[];
   };
 }
 
-/** Deploys memlens (kubectl apply -k config/local) and the demo workloads with their MemoryInspections. */
-export async function startDemo(ns = DEMO_NAMESPACE): Promise<void> {
+interface NodeList {
+  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+}
+
+/** The name of a Ready cgroup v2 node with MemoryQoS, or undefined when the cluster has none. */
+export async function cgroupV2Node(): Promise<string | undefined> {
+  const nodes = await getJson<NodeList>(["get", "nodes", "-l", CGROUP_V2_NODE_LABEL]);
+  return nodes.items.find((n) => n.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+    ?.metadata.name;
+}
+
+/**
+ * Deploys memlens (kubectl apply -k config/local) and the demo workloads with their
+ * MemoryInspections; story 2 live when `throttleLive` (a cgroup v2 node is there).
+ */
+export async function startDemo(ns = DEMO_NAMESPACE, throttleLive = false): Promise<void> {
   await deployMemlens();
+  // a namespace left terminating by the last run takes new objects for a moment, then deletes them
+  const phase = await kubectl(["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]).catch(() => "");
+  if (phase === "Terminating") await kubectl(["wait", "--for=delete", `namespace/${ns}`, "--timeout=300s"]);
   await kubectl(["create", "namespace", ns]).catch(() => undefined);
-  for (const m of DEMO_MANIFESTS) await kubectl(["-n", ns, "apply", "-f", m]);
+  for (const m of [...DEMO_MANIFESTS, ...(throttleLive ? [THROTTLE_MANIFEST] : [])])
+    await kubectl(["-n", ns, "apply", "-f", m]);
+}
+
+/**
+ * Applies a recommendation's patch to the workload it names, as a GitOps user would change the
+ * manifest (a strategic merge of the same YAML), and waits for the rollout.
+ */
+export async function applyRecommendation(
+  ns: string,
+  rec: { workload: string; patch: string },
+): Promise<void> {
+  const [kind = "", name = ""] = rec.workload.split("/");
+  const workload = `${kind.toLowerCase()}/${name}`;
+  await kubectl(["-n", ns, "patch", workload, "--type", "strategic", "--patch", rec.patch]);
+  await kubectl(["-n", ns, "rollout", "status", workload, "--timeout=300s"]);
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; deletionTimestamp?: string };
+    status: { podIP?: string; qosClass?: string; phase?: string };
+  }[];
+}
+
+/** The running pods of an app label: name, IP and QoS class. */
+export async function appPods(ns: string, app: string): Promise<PodList["items"]> {
+  const pods = await getJson<PodList>(["-n", ns, "get", "pods", "-l", `app=${app}`]);
+  return pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status.phase === "Running");
 }
 
 export async function stopDemo(ns = DEMO_NAMESPACE): Promise<void> {
@@ -43,15 +101,6 @@ export async function stopDemo(ns = DEMO_NAMESPACE): Promise<void> {
 
 export function inspections(ns = DEMO_NAMESPACE): Promise<{ items: DemoInspection[] }> {
   return getJson(["-n", ns, "get", "memoryinspections"]);
-}
-
-/** True when this host can show memory.high throttling live: cgroup v2 with the memory controller. */
-export function hostHasCgroupV2Memory(): boolean {
-  try {
-    return readFileSync("/sys/fs/cgroup/cgroup.controllers", "utf8").split(/\s+/).includes("memory");
-  } catch {
-    return false;
-  }
 }
 
 /** Story 2 from the real cgroup v2 recording, through the same rules as `memlens analyze`. */
@@ -68,10 +117,11 @@ export function throttlingFromRecording(): string {
 }
 
 /** The catalog's heap right now: top allocators, and a flame graph written to `dir`. */
-export async function catalogHeap(dir: string): Promise<{ sentence: string; svg: string }> {
-  const profile = decodeProfile(
-    await fetchHeapProfile(CATALOG_PROFILE_URL, { timeoutMs: 5000, maxBytes: 64 << 20 }),
-  );
+export async function catalogHeap(ns: string, dir: string): Promise<{ sentence: string; svg: string }> {
+  const ip = (await appPods(ns, "catalog"))[0]?.status.podIP;
+  if (!ip) throw new Error("no running catalog pod");
+  const url = `http://${ip}:${CATALOG_PROFILE_PORT}/debug/pprof/heap`;
+  const profile = decodeProfile(await fetchHeapProfile(url, { timeoutMs: 5000, maxBytes: 64 << 20 }));
   mkdirSync(dir, { recursive: true });
   const svg = join(dir, "catalog-heap.svg");
   writeFileSync(svg, flameGraphSvg(profile, { title: "catalog: in-use heap" }));

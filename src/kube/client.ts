@@ -68,7 +68,13 @@ export async function loadClusterAccess(): Promise<ClusterAccess> {
   if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return inClusterAccess();
   const simple = simpleKubeconfigAccess(process.env.KUBECONFIG || join(homedir(), ".kube", "config"));
   if (simple) return simple;
-  const { KubeConfig } = await import("@kubernetes/client-node");
+  // an optional dependency: images for the cluster leave it out (in a pod it is never needed)
+  const { KubeConfig } = await import("@kubernetes/client-node").catch(() => {
+    throw new Error(
+      "this kubeconfig needs more than a token or a client certificate (an exec plugin, an auth provider, " +
+        "a proxy or several files): install the optional dependency @kubernetes/client-node",
+    );
+  });
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const cluster = kc.getCurrentCluster();

@@ -53,7 +53,10 @@ export interface Pod extends KubeObject {
     qosClass?: string;
     podIP?: string;
     containerStatuses?: ContainerStatus[];
-    /** only DisruptionTarget: the kubelet's reason and message when it terminated the pod */
+    /**
+     * only DisruptionTarget (the kubelet's reason and message when it terminated the pod) and a
+     * Ready that is False (since when the pod has been NotReady)
+     */
     conditions?: PodCondition[];
   };
 }
@@ -62,6 +65,20 @@ export interface PodCondition {
   status: string;
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
+}
+
+/**
+ * Since when (epoch seconds) a running container has been kept out of the Service by its
+ * readiness probe: the pod's Ready condition is False and this container runs but is not ready.
+ */
+export function notReadySince(pod: Pod, container: string): number | undefined {
+  const cs = pod.status.containerStatuses?.find((c) => c.name === container);
+  if (!cs?.state?.running || cs.ready !== false) return undefined;
+  const since = pod.status.conditions?.find(
+    (c) => c.type === "Ready" && c.status === "False",
+  )?.lastTransitionTime;
+  return since ? Date.parse(since) / 1000 : undefined;
 }
 
 type Raw = Record<string, unknown>;
@@ -136,8 +153,17 @@ export function slimPod(raw: Raw): Pod {
         lastState: state(c.lastState),
       })),
       conditions: status.conditions
-        ?.filter((c) => c.type === "DisruptionTarget")
-        .map((c) => pick<PodCondition>(c, ["type", "status", "reason", "message"]) as PodCondition),
+        ?.filter((c) => c.type === "DisruptionTarget" || (c.type === "Ready" && c.status === "False"))
+        .map(
+          (c) =>
+            pick<PodCondition>(c, [
+              "type",
+              "status",
+              "reason",
+              "message",
+              "lastTransitionTime",
+            ]) as PodCondition,
+        ),
     },
   };
 }

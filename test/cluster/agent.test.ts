@@ -1,38 +1,14 @@
-import { request } from "node:https";
 import { expect } from "chai";
-import { deployMemlens, eventually, getJson, kubectl, testNamespace } from "./kube.js";
-
-function get(path: string, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: 9137,
-        path,
-        rejectUnauthorized: false,
-        headers: token ? { Authorization: `Bearer ${token}` } : {},
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => (body += d.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
-
-interface Containers {
-  containers: {
-    podUID: string;
-    containerID: string;
-    kind: string;
-    gone: boolean;
-    history: Record<string, (number | null)[]>;
-  }[];
-}
+import {
+  agentGet as get,
+  deployMemlens,
+  eventually,
+  getJson,
+  kubectl,
+  NODE_V1,
+  testNamespace,
+  type AgentContainers as Containers,
+} from "./kube.js";
 
 describe("the node agent as a DaemonSet pod on the real node", function () {
   let ns: string;
@@ -50,6 +26,7 @@ describe("the node agent as a DaemonSet pod on the real node", function () {
         metadata: { name: "grow" },
         spec: {
           hostNetwork: true,
+          nodeSelector: { "kubernetes.io/hostname": NODE_V1 },
           terminationGracePeriodSeconds: 1,
           containers: [
             {
@@ -127,6 +104,7 @@ describe("the node agent through a kernel OOM kill", function () {
         metadata: { name: "boom" },
         spec: {
           hostNetwork: true,
+          nodeSelector: { "kubernetes.io/hostname": NODE_V1 },
           terminationGracePeriodSeconds: 1,
           containers: [
             {

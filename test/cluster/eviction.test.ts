@@ -3,7 +3,16 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { evictionMessage } from "../../src/analysis/evicted.js";
 import type { Pod } from "../../src/kube/pod.js";
-import { deployMemlens, events, eventually, getJson, kubectl, testNamespace, type MI } from "./kube.js";
+import {
+  deployMemlens,
+  events,
+  eventually,
+  getJson,
+  kubectl,
+  NODE_V1,
+  testNamespace,
+  type MI,
+} from "./kube.js";
 
 const run = promisify(execFile);
 const GiB = 2 ** 30;
@@ -41,6 +50,7 @@ describe("a real eviction: the kubelet under memory pressure evicts a BestEffort
       metadata: { name: "hog", labels: { app: "hog" } },
       spec: {
         hostNetwork: true,
+        nodeSelector: { "kubernetes.io/hostname": NODE_V1 },
         restartPolicy: "Never",
         terminationGracePeriodSeconds: 1,
         containers: [

@@ -1,3 +1,4 @@
+import { request } from "node:https";
 import { deployMemlens as deploy, getJson, kubectl } from "../../src/demo/kubectl.js";
 
 export { getJson, kubectl, KubectlError } from "../../src/demo/kubectl.js";
@@ -47,7 +48,16 @@ export interface MI {
     oomKills?: number;
     summary?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];
-    findings?: { rule: string; pod: string; container?: string; count: number; message: string }[];
+    findings?: {
+      rule: string;
+      pod: string;
+      container?: string;
+      count: number;
+      message: string;
+      evidence: Record<string, unknown>;
+      firstSeen: string;
+      resolved?: boolean;
+    }[];
     recommendations?: { type: string; patch: string; suggested: { limits?: { memory?: string } } }[];
   };
 }
@@ -55,11 +65,19 @@ export interface MI {
 export const condition = (mi: MI | undefined, type: string) =>
   mi?.status?.conditions?.find((c) => c.type === type);
 
-/** A one-container Deployment for the local cluster (hostNetwork: it has no pod network). */
+/** The local cluster's nodes: this host (cgroup v1) and the VM (cgroup v2, MemoryQoS). */
+export const NODE_V1 = "memlens-node";
+export const NODE_V2 = "memlens-node-v2";
+
+/**
+ * A one-container Deployment for the local cluster (hostNetwork: it has no pod network), pinned
+ * to a node: the cluster's two kernels behave differently, and a test means one of them.
+ */
 export function deploymentManifest(
   name: string,
   container: Record<string, unknown>,
   volumes: unknown[] = [],
+  node = NODE_V1,
 ) {
   return {
     apiVersion: "apps/v1",
@@ -67,11 +85,14 @@ export function deploymentManifest(
     metadata: { name },
     spec: {
       replicas: 1,
+      // on the host network two pods of it would share its ports: the old one goes first
+      strategy: { type: "Recreate" },
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
         spec: {
           hostNetwork: true,
+          nodeSelector: { "kubernetes.io/hostname": node },
           terminationGracePeriodSeconds: 1,
           containers: [{ name: "app", imagePullPolicy: "Never", ...container }],
           volumes,
@@ -101,6 +122,7 @@ export interface EventList {
   items: {
     reason: string;
     type: string;
+    eventTime?: string;
     note: string;
     regarding: { name: string };
     related?: { name: string };
@@ -139,4 +161,44 @@ export async function terminations(ns: string, app = "hog"): Promise<number> {
       cs.lastState?.terminated?.containerID === cs.containerID;
     return sum + cs.restartCount + (cs.state?.terminated !== undefined || backingOff ? 1 : 0);
   }, 0);
+}
+
+/** A call to the memlens agent's API on a node's address (its certificate is self-signed). */
+export function agentGet(
+  path: string,
+  token?: string,
+  host = "127.0.0.1",
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host,
+        port: 9137,
+        path,
+        rejectUnauthorized: false,
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+/** The agent's /v1/containers answer, the fields the tests read. */
+export interface AgentContainers {
+  cgroupVersion?: string;
+  containers: {
+    podUID: string;
+    containerID: string;
+    cgroup?: string;
+    kind: string;
+    gone: boolean;
+    history: Record<string, (number | null)[]>;
+  }[];
 }

@@ -1,12 +1,16 @@
 import { parseDuration } from "../../api/duration.js";
 import {
+  applyRecommendation,
+  appPods,
   catalogHeap,
+  cgroupV2Node,
   DEMO_NAMESPACE,
-  hostHasCgroupV2Memory,
   inspections,
   startDemo,
   stopDemo,
+  THROTTLE_STORY,
   throttlingFromRecording,
+  type DemoInspection,
 } from "../../demo/demo.js";
 import { kubectl } from "../../demo/kubectl.js";
 import { parseCommandArgs, UsageError, type Command } from "../command.js";
@@ -31,19 +35,29 @@ export const demoCommand: Command = async (argv) => {
   const until = Date.now() + durationMs;
 
   heading("deploying memlens (kubectl apply -k config/local) and the demo workloads");
-  await startDemo(ns);
+  const v2 = await cgroupV2Node().catch(() => undefined);
+  await startDemo(ns, v2 !== undefined);
   say(
-    `namespace ${ns}: catalog (leaks per request, limit 200Mi, load generator beside it), healthy (steady)`,
+    `namespace ${ns}: catalog (leaks per request, limit 200Mi, load generator beside it), healthy (steady)` +
+      (v2 ? `, ${THROTTLE_STORY} (the same leak, Burstable: request 100Mi, limit 200Mi, on ${v2})` : ""),
   );
 
   heading("story 2: allocations throttled at memory.high");
-  say(
-    hostHasCgroupV2Memory()
-      ? "This host has cgroup v2 memory, but the local kubelet runs without MemoryQoS: showing the real cgroup v2 recording."
-      : "This host's kernel offers the cgroup v1 memory controller: memory.high (MemoryQoS) needs cgroup v2, so here is the same finding from a real cgroup v2 recording.",
-  );
-  say("[recording v2-memory-high-then-oom.jsonl, memlens analyze --requests 100Mi --limits 200Mi]");
-  say(throttlingFromRecording().trimEnd());
+  if (v2) {
+    say(
+      `Live on ${v2}: cgroup v2, and the kubelet's MemoryQoS (memoryThrottlingFactor 0.9) sets memory.high = ` +
+        `100Mi + 0.9 × (200Mi − 100Mi) = 190Mi on ${THROTTLE_STORY}'s container. Watch for MemoryThrottled ` +
+        "below; the demo then applies memlens' recommendation as you would in Git.",
+    );
+  } else {
+    say(
+      "This cluster has no Ready cgroup v2 node with MemoryQoS (the local VM memlens-node-v2 did not join: " +
+        "`cluster/vm.sh status` says why), so story 2 is shown FROM A RECORDING, not live:",
+    );
+    say("[recording v2-memory-high-then-oom.jsonl, memlens analyze --requests 100Mi --limits 200Mi]");
+    say(throttlingFromRecording().trimEnd());
+  }
+  const story2 = { applied: false, condition: "" };
 
   heading(`watching (kubectl -n ${ns} get mi) — Ctrl-C to stop`);
   let lastTable = "";
@@ -90,7 +104,7 @@ export const demoCommand: Command = async (argv) => {
           (mi.status?.findings ?? []).some((f) => !f.resolved)
         ) {
           try {
-            const heap = await catalogHeap(".memlens/demo");
+            const heap = await catalogHeap(ns, ".memlens/demo");
             heapShown = true;
             say(`\n[catalog] top allocators: ${heap.sentence}`);
             say(`[catalog] flame graph of the in-use heap: ${heap.svg}`);
@@ -98,6 +112,7 @@ export const demoCommand: Command = async (argv) => {
             // the catalog is restarting after a kill: try again next round
           }
         }
+        if (mi.metadata.name === THROTTLE_STORY) await throttleStory(ns, mi, story2);
       }
     } catch (err) {
       say(`(${err instanceof Error ? err.message.split("\n")[0] : String(err)}; retrying)`);
@@ -108,3 +123,31 @@ export const demoCommand: Command = async (argv) => {
   await stopDemo(ns);
   return 0;
 };
+
+/** Story 2 after memlens found the throttling: apply its recommendation, show what follows. */
+async function throttleStory(
+  ns: string,
+  mi: DemoInspection,
+  state: { applied: boolean; condition: string },
+): Promise<void> {
+  const c = mi.status?.conditions?.find((x) => x.type === "MemoryThrottled");
+  const shown = c ? `${c.status} (${c.reason})` : "";
+  if (c && shown !== state.condition && (state.condition || c.status === "True")) {
+    say(`\n[${THROTTLE_STORY}] condition MemoryThrottled=${shown}: ${c.message}`);
+  }
+  state.condition = shown;
+  const throttled = mi.status?.findings?.some((f) => f.rule === "MemoryThrottled" && !f.resolved);
+  if (state.applied || !throttled) return;
+  const rec = mi.status?.recommendations?.find((r) => r.type === "SetRequestsEqualLimits");
+  if (!rec) return;
+  heading(`story 2: requests = limits, as memlens recommends, applied as a GitOps user would`);
+  say(`$ ${rec.command ?? `kubectl -n ${ns} patch ${rec.workload} --patch '...'`}`);
+  await applyRecommendation(ns, rec);
+  state.applied = true;
+  for (const p of await appPods(ns, THROTTLE_STORY)) {
+    say(
+      `new pod ${p.metadata.name}: QoS ${p.status.qosClass}; the kubelet sets no memory.high for it, so the leak`,
+    );
+  }
+  say("now runs into the 200Mi limit: an OOM kill and a restart instead of a hang (watch for OOMKilled).");
+}

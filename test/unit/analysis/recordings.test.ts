@@ -61,6 +61,26 @@ describe("analysis on the real kernel recordings", () => {
     expect(unknown?.message).to.match(/memory request of ~100 MiB/);
   });
 
+  it("v2-memory-high-then-oom: a readiness probe failing while throttled is part of the finding", () => {
+    const samples = recordings.find(([f]) => f === "v2-memory-high-then-oom.jsonl")?.[1] ?? [];
+    const at = (notReadySince: number) =>
+      analyzeContainer({ samples, requests: 100 * MI, notReadySince }).findings.find(
+        (f) => f.rule === "MemoryThrottled",
+      );
+    const last = samples[samples.length - 1]!.t;
+    const throttled = at(last - 4); // NotReady for the last 4 s of the recording
+    expect(throttled?.evidence.notReadySeconds).to.equal(4);
+    expect(throttled?.message).to.match(/Its readiness probe fails: NotReady for 4s while throttled/);
+    // NotReady since before throttling began counts from the first memory.high event only
+    const early = at(-1000);
+    expect(early?.evidence.notReadySeconds).to.be.below(last);
+    expect(early?.evidence.notReadySeconds).to.be.above(0);
+    const ready = analyse("v2-memory-high-then-oom.jsonl", 100 * MI).findings.find(
+      (f) => f.rule === "MemoryThrottled",
+    );
+    expect(ready?.message).to.be.a("string").and.not.contain("readiness");
+  });
+
   it("recommends a larger limit after the kills and requests = limits when throttled", () => {
     const types = (file: (typeof TRACE_FILES)[number]) => analyse(file).recommendations.map((r) => r.type);
     expect(types("v2-oom-fast-leak.jsonl")).to.deep.equal(["RaiseMemoryLimit"]);
