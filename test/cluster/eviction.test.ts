@@ -103,8 +103,13 @@ describe("a real eviction: the kubelet under memory pressure evicts a BestEffort
       return evictionMessage(p) !== undefined ? p : undefined;
     });
     expect(pod.status.qosClass).to.equal("BestEffort");
-    expect(evictionMessage(pod)).to.contain(`Threshold quantity: ${threshold}`);
-    expect(evictionMessage(pod)).to.match(/Container hog was using \d+Ki, request is 0/);
+    const message = evictionMessage(pod) ?? "";
+    expect(message).to.match(/^The node was low on resource: memory\./);
+    expect(message).to.contain(`Threshold quantity: ${threshold}`);
+    // the kubelet names a container's usage only when its stats summary already has the
+    // container (measured: not always, for a pod evicted 19 s after it started)
+    if (message.includes("Container "))
+      expect(message).to.match(/Container hog was using \d+Ki, request is 0/);
   });
 
   it("memlens reports Evicted with the kubelet's numbers and recommends a memory request", async function () {
