@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { AgentMetrics } from "../src/agent/metrics.js";
 import { DEFAULT_PERIOD_S, DEFAULT_SCAN_EVERY, Sampler } from "../src/agent/sampler.js";
-import { SERIES, SERIES_COUNT } from "../src/agent/series.js";
+import { COLUMNS, COLUMN_COUNT } from "../src/cgroup/reading.js";
 import { HistoryStore } from "../src/agent/store.js";
 
 const RETENTION_S = 6 * 3600;
@@ -83,16 +83,16 @@ async function child(containers: number): Promise<Result> {
 
     // 6 h of history before "now": every series the kernel offers here, varying at every sample
     const now = Date.now() / 1000;
-    const row = new Float64Array(SERIES_COUNT);
+    const row = new Float64Array(COLUMN_COUNT);
     let k = 0;
     const start = now - RETENTION_S;
     await sampler.tick(start - DEFAULT_PERIOD_S); // discovers the cgroups and reads them
     let series = 0;
     for (const entry of store.all()) {
-      const offered = SERIES.map((s) => entry.history.latest(s.name) !== undefined);
+      const offered = COLUMNS.map((s) => entry.history.latest(s.name) !== undefined);
       series = offered.filter(Boolean).length;
       for (let t = start; t < now; t += DEFAULT_PERIOD_S) {
-        for (let s = 0; s < SERIES_COUNT; s++) row[s] = offered[s] ? 1e8 + ((k++ * 7919) % 1e6) * 4096 : NaN;
+        for (let s = 0; s < COLUMN_COUNT; s++) row[s] = offered[s] ? 1e8 + ((k++ * 7919) % 1e6) * 4096 : NaN;
         entry.history.append(t, row);
       }
     }

@@ -8,26 +8,21 @@
  * GET /v1/containers (parsed JSON) read into a Series, then every rule; and the column reading
  * alone. The histories are made the way the agent makes them: interface file text through
  * sampleFromFiles (the full memory.stat key set of a 6.18 kernel), each sample's row into a
- * CgroupHistory kept at full resolution, its toJSON through JSON. Two more rows for comparison:
- * the controller's former path (the columns back into MemorySample objects, then
- * analyzeContainer) and the offline path of `memlens analyze` (a recording's samples).
+ * CgroupHistory kept at full resolution, its toJSON through JSON. One more row for comparison:
+ * the offline path of `memlens analyze` (a recording's samples replayed into such a history).
  * 20 distinct histories (leaks, sawtooth, throttling, steady, restarts) are cycled over the
  * 1000 containers to keep the set-up memory small.
  *
  *   node --expose-gc dist/bench/analysis.bench.js
  */
 import { execFileSync } from "node:child_process";
-import { CgroupHistory } from "../src/agent/history.js";
-import { rowFromSample } from "../src/agent/series.js";
+import { CgroupHistory } from "../src/cgroup/history.js";
+import { rowFromSample } from "../src/cgroup/reading.js";
 import { analyzeContainer, analyzeSeries, type AnalyzeInput } from "../src/analysis/analyze.js";
 import { resolveThresholds } from "../src/analysis/thresholds.js";
 import type { MemorySample } from "../src/cgroup/sample.js";
 import { sampleFromFiles } from "../src/cgroup/sample-from-files.js";
-import {
-  samplesFromHistory,
-  seriesFromHistories,
-  type HistoryInstance,
-} from "../src/controller/history-series.js";
+import { seriesFromHistories, type HistoryInstance } from "../src/analysis/history-series.js";
 
 const MI = 2 ** 20;
 const PERIOD = 10;
@@ -107,7 +102,8 @@ function history(kind: number): MemorySample[] {
       "memory.events": `low 0\nhigh ${events}\nmax ${kills * 20}\noom ${kills}\noom_kill ${kills}\noom_group_kill 0\n`,
       "memory.stat": `${stat}\n`,
       "memory.pressure": `some avg10=0.00 avg60=0.00 avg300=0.00 total=${stall * 1e6}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=${stall * 5e5}\n`,
-      "cgroup.procs": procs === 2 ? "1\n42\n" : "1\n",
+      // a life's processes; a kill takes them all, the restart brings new ones (new PIDs)
+      "cgroup.procs": procs === 2 ? `${1000 + 2 * kills}\n${1001 + 2 * kills}\n` : `${1000 + 2 * kills}\n`,
     };
     out.push(sampleFromFiles("v2", t, files));
   }
@@ -134,7 +130,7 @@ function agentHistory(samples: readonly MemorySample[]): HistoryInstance {
     retentionS: SAMPLES * PERIOD,
     rawWindowS: SAMPLES * PERIOD,
   });
-  for (const x of samples) h.append(x.t, rowFromSample(x));
+  samples.forEach((x, i) => h.append(x.t, rowFromSample(x, samples[i - 1])));
   return {
     history: JSON.parse(JSON.stringify(h.toJSON())) as HistoryInstance["history"],
     cgroupVersion: "v2",
@@ -166,13 +162,7 @@ const readingAlone = (i: number) => {
 };
 /** the controller now: columns -> Series -> all rules */
 const columnsPath = (i: number) => analyzeSeries(seriesFromHistories([pick(agent, i)]), input);
-/** the controller before: columns -> MemorySample objects -> Series -> all rules */
-const objectsPath = (i: number) => {
-  const inst = pick(agent, i);
-  const samples = samplesFromHistory(inst.history, inst.cgroupVersion).sort((a, b) => a.t - b.t);
-  return analyzeContainer({ samples, ...input });
-};
-/** `memlens analyze` of a recording: the samples as sampleFromFiles made them */
+/** `memlens analyze` of a recording: the samples as sampleFromFiles made them, replayed into a history */
 const offlinePath = (i: number) => analyzeContainer({ samples: pick(traces, i), ...input });
 
 const RULES_ALONE = "all rules (Series built)";
@@ -180,7 +170,6 @@ const paths: Record<string, (i: number) => { findings: { rule: string }[] }> = {
   [RULES_ALONE]: rulesAlone,
   "controller: columns -> Series": readingAlone,
   "controller: columns -> Series -> rules": columnsPath,
-  "controller before: columns -> samples -> rules": objectsPath,
   "memlens analyze: recording samples -> rules": offlinePath,
 };
 

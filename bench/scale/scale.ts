@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { analyzeContainer } from "../../src/analysis/analyze.js";
 import { fitLeak } from "../../src/analysis/leak.js";
-import { toSeries } from "../../src/analysis/series.js";
+import { toSeries } from "../../src/analysis/history-series.js";
 import { resolveThresholds } from "../../src/analysis/thresholds.js";
 import type { MemorySample } from "../../src/cgroup/sample.js";
 import { ApiError, KubeClient, loadClusterAccess } from "../../src/kube/client.js";

@@ -1,5 +1,6 @@
 import type { CgroupVersion } from "../cgroup/files.js";
-import type { HistoryJSON } from "./history.js";
+import type { HistoryOptions } from "../cgroup/history.js";
+import type { HistoryJSON } from "../cgroup/history-wire.js";
 import { ownerOf, type PodSource, type Resources } from "./pods.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
 
@@ -29,6 +30,8 @@ export interface ContainersResponse {
   cgroupVersion: CgroupVersion | null;
   /** seconds between raw samples */
   periodSeconds: number;
+  /** how every history here is kept: a client that keeps a copy keeps it the same way */
+  historyOptions: HistoryOptions;
   containers: ContainerEntry[];
 }
 
@@ -41,7 +44,12 @@ export interface ContainersQuery {
 export function containersResponse(
   store: HistoryStore,
   pods: PodSource,
-  meta: { node: string; cgroupVersion: CgroupVersion | undefined; periodSeconds: number },
+  meta: {
+    node: string;
+    cgroupVersion: CgroupVersion | undefined;
+    periodSeconds: number;
+    historyOptions: HistoryOptions;
+  },
   query: ContainersQuery,
 ): ContainersResponse {
   const containers: ContainerEntry[] = [];
@@ -53,6 +61,7 @@ export function containersResponse(
     node: meta.node,
     cgroupVersion: meta.cgroupVersion ?? null,
     periodSeconds: meta.periodSeconds,
+    historyOptions: meta.historyOptions,
     containers,
   };
 }

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statfsSync } from "node:fs";
 import type { CgroupVersion } from "../cgroup/files.js";
-import { S, SERIES_COUNT } from "./series.js";
+import { parsePids, survivors } from "../cgroup/procs.js";
+import { S, STAT_KEYS_READ, setStatColumns } from "../cgroup/reading.js";
 
 /**
  * The sampler's hot path: reads the few interface files of one cgroup with synchronous reads
@@ -10,8 +11,9 @@ import { S, SERIES_COUNT } from "./series.js";
  * seq_file from position 0), one syscall instead of open+read+read+close: measured here, 9 µs
  * instead of 53 µs per cgroup for the 5 files. A removed cgroup's open files fail with ENODEV.
  *
- * The meanings match src/cgroup's reference parse (sampleFromFiles); the tests hold both to
- * the same rows on the real recordings.
+ * The meanings match src/cgroup's full parse (sampleFromFiles, then rowFromSample); the tests
+ * hold both to the same rows on the real recordings, and every derived column comes from
+ * reading.ts' setStatColumns in both.
  */
 
 /** A problem with one file of one cgroup: the sample keeps the other files' values. */
@@ -26,8 +28,6 @@ export interface ReadResult {
   problems: readonly ReadProblem[];
 }
 
-// Settings and high-water marks change rarely: re-read every SLOW_EVERY-th sample, carried between.
-export const SLOW_EVERY = 6;
 const UNLIMITED_FROM = 2 ** 62;
 
 const INITIAL_BUFFER = 16 * 1024;
@@ -54,8 +54,9 @@ function preadAll(fd: number): string {
   }
 }
 
-// Every held descriptor counts against RLIMIT_NOFILE; past this many, files are opened per read.
-const MAX_HELD_FDS = 8192;
+// Every held descriptor counts against RLIMIT_NOFILE (Node raises the soft limit to the hard one,
+// 1048576 under containerd): 9 files for ~1800 cgroups; past this many, files are opened per read.
+const MAX_HELD_FDS = 16384;
 let heldFds = 0;
 
 /** The whole text of a file, or undefined when it does not exist. Other errors throw. */
@@ -94,10 +95,11 @@ function parseValue(text: string): number {
   return Number.isInteger(v) && v >= 0 ? v : NaN;
 }
 
-/** A limit; "max" and v1's near-2^63 "no limit" become NaN (no limit). */
+/** A limit; "max" and v1's near-2^63 "no limit" become Infinity, as in single-value.ts. */
 function parseLimit(text: string): number {
+  if (text.startsWith("max")) return text.trim() === "max" ? Infinity : NaN;
   const v = parseValue(text);
-  return v >= UNLIMITED_FROM ? NaN : v;
+  return v >= UNLIMITED_FROM ? Infinity : v;
 }
 
 /** Where `key`'s value starts in a flat keyed file ("key value" lines), or -1. */
@@ -108,25 +110,41 @@ function valueAt(text: string, key: string): number {
 }
 
 /**
- * Fills row[target] for the wanted keys of a flat keyed file. Each key is looked up with a native
- * indexOf rather than by splitting every line: memory.stat has 40-60 lines and we keep ~8 of them.
- * The first of a key's alternatives with a well-formed value wins.
+ * The value of the first of `keys` with a well-formed value in a flat keyed file, else NaN. Each
+ * key is looked up with a native indexOf rather than by splitting every line: memory.stat has
+ * 40-60 lines and we keep about 15 of them.
  */
+function pickKey(text: string, keys: readonly string[]): number {
+  for (const key of keys) {
+    const at = valueAt(text, key);
+    if (at < 0) continue;
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const v = parseValue(text.slice(at, end));
+    if (!Number.isNaN(v)) return v; // a cut `total_x ` line: the local twin is next best, as in the reference
+  }
+  return NaN;
+}
+
+/** Fills row[target] for the wanted keys of a flat keyed file. */
 function pickKeyed(text: string, wanted: readonly Wanted[], row: Float64Array): void {
   for (const [keys, target] of wanted) {
-    for (const key of keys) {
-      const at = valueAt(text, key);
-      if (at < 0) continue;
-      let end = text.indexOf("\n", at);
-      if (end < 0) end = text.length;
-      const v = parseValue(text.slice(at, end));
-      if (Number.isNaN(v)) continue; // a cut `total_x ` line: the local twin is next best, as in the reference
-      row[target] = v;
-      break;
-    }
+    const v = pickKey(text, keys);
+    if (!Number.isNaN(v)) row[target] = v;
   }
 }
 type Wanted = readonly [keys: readonly string[], target: number];
+
+/** The memory.stat keys the row needs, in v2 names, then every derived column from them (reading.ts). */
+function pickStat(text: string, keys: readonly StatKey[], row: Float64Array): void {
+  const stat: Record<string, number> = {};
+  for (const [name, fileKeys] of keys) {
+    const v = pickKey(text, fileKeys);
+    if (!Number.isNaN(v)) stat[name] = v;
+  }
+  setStatColumns(row, stat);
+}
+type StatKey = readonly [name: string, fileKeys: readonly string[]];
 
 function countLines(text: string): number {
   let n = text.length > 0 && !text.endsWith("\n") ? 1 : 0; // a last line without its newline counts
@@ -134,46 +152,40 @@ function countLines(text: string): number {
   return n;
 }
 
-/** PSI "total=" of the some/full lines, microseconds -> seconds (Documentation/accounting/psi.rst). */
+/**
+ * PSI "total=" of the some/full lines, microseconds -> seconds, and the some line's avg10, a
+ * percentage (Documentation/accounting/psi.rst). Both lines or neither, as in psi.ts.
+ */
 function pickPressure(text: string, row: Float64Array): void {
+  let some = NaN;
+  let full = NaN;
+  let avg10 = NaN;
   for (const line of text.split("\n")) {
     const at = line.indexOf("total=");
     if (at < 0) continue;
     const v = parseValue(line.slice(at + 6).trim()) / 1e6;
-    if (line.startsWith("some")) row[S.psi_some_total] = v;
-    else if (line.startsWith("full")) row[S.psi_full_total] = v;
+    if (line.startsWith("some")) {
+      some = v;
+      const a = line.indexOf("avg10=");
+      avg10 = a < 0 ? NaN : Number(line.slice(a + 6, line.indexOf(" ", a)));
+    } else if (line.startsWith("full")) full = v;
   }
+  if (Number.isNaN(some) || Number.isNaN(full) || Number.isNaN(avg10)) return;
+  row[S.psi_some_total] = some;
+  row[S.psi_full_total] = full;
+  row[S.psi_some_avg10] = avg10;
 }
 
 // v1 prints local and hierarchical (total_*) twins: total_* first, as v1StatToV2Names does
-// (v2's memory.stat is hierarchical).
-const V1_STAT: Wanted[] = [
-  [["total_rss", "rss"], S.anon],
-  [["total_cache", "cache"], S.file],
-  [["total_shmem", "shmem"], S.shmem],
-  [["total_active_file", "active_file"], S.active_file],
-  [["total_inactive_file", "inactive_file"], S.inactive_file],
-  [["total_swap", "swap"], S.swap],
-];
+// (v2's memory.stat is hierarchical). v1's memory.stat has no kernel memory.
+const V1_STAT: StatKey[] = STAT_KEYS_READ.map((k) => [k, [`total_${v1Name(k)}`, v1Name(k)]]);
+const V1_SWAP: Wanted[] = [[["total_swap", "swap"], S.swap]];
 const V1_OOM: Wanted[] = [[["oom_kill"], S.oom_kill]];
+function v1Name(v2: string): string {
+  return v2 === "anon" ? "rss" : v2 === "file" ? "cache" : v2;
+}
 
-// v2 kernel parts land in scratch slots past the series, summed when there is no `kernel` line.
-const K_STACK = SERIES_COUNT;
-const K_PAGETABLES = SERIES_COUNT + 1;
-const K_SLAB = SERIES_COUNT + 2;
-const V2_STAT: Wanted[] = [
-  [["anon"], S.anon],
-  [["file"], S.file],
-  [["shmem"], S.shmem],
-  [["active_file"], S.active_file],
-  [["inactive_file"], S.inactive_file],
-  [["kernel"], S.kernel],
-  [["sock"], S.sock],
-  [["slab_unreclaimable"], S.slab_unreclaimable],
-  [["kernel_stack"], K_STACK],
-  [["pagetables"], K_PAGETABLES],
-  [["slab"], K_SLAB],
-];
+const V2_STAT: StatKey[] = STAT_KEYS_READ.map((k) => [k, [k]]);
 const V2_EVENTS: Wanted[] = [
   [["high"], S.events_high],
   [["max"], S.events_max],
@@ -181,59 +193,53 @@ const V2_EVENTS: Wanted[] = [
   [["oom_kill"], S.oom_kill],
 ];
 
-type Step = [file: string, apply: (text: string, row: Float64Array) => void];
+type Step = [file: string, apply: (text: string, row: Float64Array, reader: CgroupReader) => void];
 
 const single =
   (target: number, parse: (t: string) => number): Step[1] =>
   (text, row) => {
     const v = parse(text);
-    if (Number.isNaN(v) && text.trim() !== "max")
-      throw new Error(`malformed value ${JSON.stringify(text.slice(0, 40))}`);
+    if (Number.isNaN(v)) throw new Error(`malformed value ${JSON.stringify(text.slice(0, 40))}`);
     row[target] = v;
   };
 const keyed =
   (wanted: readonly Wanted[]): Step[1] =>
   (text, row) =>
     pickKeyed(text, wanted, row);
-const procs: Step = ["cgroup.procs", (text, row) => (row[S.procs] = countLines(text))];
+const statFile =
+  (keys: readonly StatKey[], wanted: readonly Wanted[] = []): Step[1] =>
+  (text, row) => {
+    pickStat(text, keys, row);
+    pickKeyed(text, wanted, row);
+  };
+const procs: Step = ["cgroup.procs", (text, row, reader) => reader.trackProcs(text, row)];
 
 /**
- * Files read at every sample, files read every SLOW_EVERY-th, and the slow gauges carried into
- * the samples between (a slow counter is left absent between its reads: no false flat steps).
+ * The files of a reading, in order, each re-read every period from a held descriptor. Settings
+ * (limits) and high-water marks are read as often as the levels: a reading is the same whether
+ * the agent takes it or a recording replays it, and a pread is ~1.5 µs.
  */
-const PLAN: Record<CgroupVersion, { every: Step[]; slow: Step[]; carried: number[] }> = {
-  v1: {
-    every: [
-      ["memory.usage_in_bytes", single(S.usage, parseValue)],
-      ["memory.failcnt", single(S.failcnt, parseValue)],
-      ["memory.stat", keyed(V1_STAT)],
-      procs,
-    ],
-    // v1's oom_kill counts only in the victim's own cgroup and persists while it lives; the case
-    // where it matters every period (the container dying) takes the cgroup with it on v1 anyway
-    slow: [
-      ["memory.limit_in_bytes", single(S.limit, parseLimit)],
-      ["memory.max_usage_in_bytes", single(S.peak, parseValue)],
-      ["memory.oom_control", keyed(V1_OOM)],
-    ],
-    carried: [S.limit, S.peak],
-  },
-  v2: {
-    every: [
-      ["memory.current", single(S.usage, parseValue)],
-      ["memory.events", keyed(V2_EVENTS)],
-      ["memory.stat", keyed(V2_STAT)],
-      ["memory.pressure", pickPressure],
-      procs,
-    ],
-    slow: [
-      ["memory.max", single(S.limit, parseLimit)],
-      ["memory.high", single(S.high, parseLimit)],
-      ["memory.peak", single(S.peak, parseValue)],
-      ["memory.swap.current", single(S.swap, parseValue)],
-    ],
-    carried: [S.limit, S.high, S.peak, S.swap],
-  },
+const PLAN: Record<CgroupVersion, Step[]> = {
+  v1: [
+    ["memory.usage_in_bytes", single(S.usage, parseValue)],
+    ["memory.limit_in_bytes", single(S.limit, parseLimit)],
+    ["memory.max_usage_in_bytes", single(S.peak, parseValue)],
+    ["memory.failcnt", single(S.failcnt, parseValue)],
+    ["memory.oom_control", keyed(V1_OOM)],
+    ["memory.stat", statFile(V1_STAT, V1_SWAP)],
+    procs,
+  ],
+  v2: [
+    ["memory.current", single(S.usage, parseValue)],
+    ["memory.max", single(S.limit, parseLimit)],
+    ["memory.high", single(S.high, parseLimit)],
+    ["memory.peak", single(S.peak, parseValue)],
+    ["memory.swap.current", single(S.swap, parseValue)],
+    ["memory.events", keyed(V2_EVENTS)],
+    ["memory.stat", statFile(V2_STAT)],
+    ["memory.pressure", pickPressure],
+    procs,
+  ],
 };
 
 // statfs f_type of the cgroup (v1) and cgroup2 file systems (linux/magic.h)
@@ -253,22 +259,16 @@ function onCgroupFs(dir: string): boolean {
 // The result of a read without problems, shared: callers only look at it.
 const READ_OK: ReadResult = Object.freeze({ gone: false, problems: Object.freeze([]) });
 
-// One shared scratch row: read() is synchronous, so no two readers ever fill it at once.
-const scratch = new Float64Array(SERIES_COUNT + 3);
-
 /**
- * Reads one cgroup directory into rows; one instance per tracked cgroup (it remembers slow files).
+ * Reads one cgroup directory into rows; one instance per tracked cgroup (it holds their files open).
  * Kept small, as there is one per container on the node: the file plan is shared per cgroup
  * version and file paths are built from `dir` only when a file is opened, so an instance holds
- * its directory, its open descriptors and the carried slow gauges.
+ * its directory and its open descriptors.
  */
 export class CgroupReader {
-  private readonly plan: (typeof PLAN)[CgroupVersion];
-  /** open descriptors of the `every` files (-1: not open, read by path) */
+  private readonly plan: Step[];
+  /** open descriptors of the plan's files (-1: not open, read by path) */
   private readonly fds: number[];
-  /** the carried slow gauges, in plan.carried order */
-  private readonly carriedValues: number[];
-  private tick = 0;
   /**
    * Look for the directory at every read: on a cgroup fs a removed cgroup's held files fail with
    * ENODEV, but anywhere else (a copied tree, tests) they stay readable after the directory is
@@ -276,14 +276,18 @@ export class CgroupReader {
    */
   private readonly checkDir: boolean;
 
+  /** cgroup.procs as last read, its PIDs, and how many distinct ones: for procs_kept */
+  private procsText: string | undefined;
+  private pids: readonly number[] | undefined;
+  private distinctPids = 0;
+
   constructor(
     readonly dir: string,
     readonly version: CgroupVersion,
   ) {
     this.checkDir = !onCgroupFs(dir);
     this.plan = PLAN[version];
-    this.carriedValues = this.plan.carried.map(() => NaN);
-    this.fds = this.plan.every.map(() => -1);
+    this.fds = this.plan.map(() => -1);
   }
 
   /** Closes the held descriptors; the reader is not used after this. */
@@ -298,7 +302,7 @@ export class CgroupReader {
     }
   }
 
-  private readEvery(i: number, file: string): string | undefined {
+  private readFile(i: number, file: string): string | undefined {
     let fd = this.fds[i] ?? -1;
     if (fd < 0) {
       const path = `${this.dir}/${file}`;
@@ -324,21 +328,36 @@ export class CgroupReader {
     }
   }
 
+  /**
+   * procs, and procs_kept (how many of the processes listed last time are still there). The
+   * list is parsed only when its text changed: most readings list the same processes.
+   */
+  trackProcs(text: string, row: Float64Array): void {
+    row[S.procs] = countLines(text);
+    if (text === this.procsText) {
+      row[S.procs_kept] = this.distinctPids;
+      return;
+    }
+    const pids = parsePids(text);
+    if (this.pids !== undefined) row[S.procs_kept] = survivors(this.pids, pids);
+    this.procsText = text;
+    this.pids = pids;
+    this.distinctPids = new Set(pids).size;
+  }
+
   /** Fills `row` (all series; NaN where nothing was read). Never throws. */
   read(row: Float64Array): ReadResult {
     let problems: ReadProblem[] | undefined;
-    scratch.fill(NaN);
-    const readSlow = this.tick++ % SLOW_EVERY === 0;
-    const { every, slow, carried } = this.plan;
-    const steps = readSlow ? every.length + slow.length : every.length;
+    row.fill(NaN);
+    const plan = this.plan;
     let found = 0;
-    for (let i = 0; i < steps; i++) {
-      const [file, apply] = (i < every.length ? every[i] : slow[i - every.length]) ?? ["", () => undefined];
+    for (let i = 0; i < plan.length; i++) {
+      const [file, apply] = plan[i] as Step;
       try {
-        const text = i < every.length ? this.readEvery(i, file) : readSmall(`${this.dir}/${file}`);
+        const text = this.readFile(i, file);
         if (text === undefined) continue;
         found++;
-        apply(text, scratch);
+        apply(text, row, this);
       } catch (err) {
         (problems ??= []).push({ file, error: errorText(err) });
       }
@@ -347,21 +366,6 @@ export class CgroupReader {
       this.close();
       return { gone: true, problems: [] };
     }
-    if (this.version === "v2" && Number.isNaN(scratch[S.kernel] ?? NaN)) {
-      const parts = [scratch[K_STACK], scratch[K_PAGETABLES], scratch[K_SLAB], scratch[S.sock]];
-      if (parts.some((p) => !Number.isNaN(p ?? NaN))) {
-        scratch[S.kernel] = parts.reduce<number>(
-          (sum, p) => sum + (Number.isNaN(p ?? NaN) ? 0 : (p ?? 0)),
-          0,
-        );
-      }
-    }
-    for (let c = 0; c < carried.length; c++) {
-      const s = carried[c] ?? 0;
-      if (readSlow) this.carriedValues[c] = scratch[s] ?? NaN;
-      else scratch[s] = this.carriedValues[c] ?? NaN;
-    }
-    for (let s = 0; s < SERIES_COUNT; s++) row[s] = scratch[s] ?? NaN;
     return problems ? { gone: false, problems } : READ_OK;
   }
 }

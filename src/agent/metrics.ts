@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { workingSet, type SeriesName } from "./series.js";
+import { workingSet, type ColumnName } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
 
 export interface Labels {
@@ -38,11 +38,11 @@ export class AgentMetrics {
           for (const entry of store.all()) {
             if (entry.goneAt !== undefined) continue;
             const v = value(entry);
-            if (v !== undefined && !Number.isNaN(v)) this.set(labels(entry), v);
+            if (v !== undefined && Number.isFinite(v)) this.set(labels(entry), v);
           }
         },
       });
-    const latest = (name: SeriesName) => (e: TrackedCgroup) => e.history.latest(name);
+    const latest = (name: ColumnName) => (e: TrackedCgroup) => e.history.latest(name);
     perContainer(
       "memlens_container_memory_usage_bytes",
       "cgroup memory usage (memory.current / usage_in_bytes)",

@@ -3,7 +3,7 @@ import type { CgroupVersion } from "../cgroup/files.js";
 import { scanCgroupRoot, type DiscoveredCgroup } from "../cgroup/scan.js";
 import { CgroupReader, type ReadProblem } from "./fast-read.js";
 import type { AgentMetrics } from "./metrics.js";
-import { emptyRow } from "./series.js";
+import { emptyRow } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
 
 /**

@@ -78,7 +78,13 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
     if (!Number.isFinite(value)) return send(res, 400, { error: "since must be epoch seconds" });
     query.since = value;
   }
-  const meta = { node: opts.node, cgroupVersion: opts.sampler.version, periodSeconds: opts.periodS };
+  const { periodS, retentionS, rawWindowS, bucketS } = opts.store.opts;
+  const meta = {
+    node: opts.node,
+    cgroupVersion: opts.sampler.version,
+    periodSeconds: opts.periodS,
+    historyOptions: { periodS, retentionS, rawWindowS, bucketS },
+  };
   send(res, 200, containersResponse(opts.store, opts.pods, meta, query));
 }
 

@@ -1,5 +1,5 @@
 import type { DiscoveredCgroup } from "../cgroup/scan.js";
-import { CgroupHistory, type HistoryOptions } from "./history.js";
+import { CgroupHistory, type HistoryOptions } from "../cgroup/history.js";
 
 /** One sampled cgroup: where it is, who it belongs to, and its history. */
 export interface TrackedCgroup {

@@ -1,6 +1,7 @@
+import { RULE } from "../api/names.js";
 import type { Recommendation } from "../api/memoryinspection.js";
 import type { MemorySample } from "../cgroup/sample.js";
-import { RULE, type RuleFinding } from "./finding.js";
+import { type RuleFinding } from "./finding.js";
 import { kernelMemoryFindings } from "./kernel-memory.js";
 import { leakFindings } from "./leak.js";
 import { findOomKills, oomFindings } from "./oom-cgroup.js";
@@ -14,7 +15,8 @@ import {
   setRequestsEqualLimits,
   type WorkloadRef,
 } from "./recommend.js";
-import { counterIncrease, lastKnown, maxKnown, toSeries, type Series } from "./series.js";
+import { toSeries } from "./history-series.js";
+import { counterIncrease, lastKnown, maxKnown, type Series } from "./series.js";
 import { resolveThresholds, type ThresholdOverrides } from "./thresholds.js";
 import { throttleFindings } from "./throttle.js";
 import { tmpfsFindings, type MemoryVolume } from "./tmpfs.js";
@@ -113,9 +115,9 @@ function recommend(s: Series, input: Omit<AnalyzeInput, "samples">, findings: Ru
     ...(Number.isFinite(limit) ? { limit: formatQuantity(limit) } : {}),
     ...(input.requests !== undefined ? { request: formatQuantity(input.requests) } : {}),
   };
-  const killed = findings.find((f) => f.rule === RULE.oomKilled);
-  const leaked = findings.find((f) => f.rule === RULE.memoryLeak);
-  const throttled = findings.find((f) => f.rule === RULE.memoryThrottled);
+  const killed = findings.find((f) => f.rule === RULE.OOMKilled);
+  const leaked = findings.find((f) => f.rule === RULE.MemoryLeak);
+  const throttled = findings.find((f) => f.rule === RULE.MemoryThrottled);
   const kills = killed?.count ?? 0;
   const out: Recommendation[] = [];
   // a leak explains the kills: fixing it comes first, a larger limit only delays the next kill

@@ -27,8 +27,15 @@ import type { RuleFinding } from "./finding.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { findOomKills } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
-import { kernelOf, kernelPartsOf, pageCacheOf, workingSetOf, type KernelPart } from "./memory-stat.js";
-import { toSeries, type Series } from "./series.js";
+import {
+  kernelOf,
+  kernelPartsOf,
+  pageCacheOf,
+  workingSetOf,
+  type KernelPart,
+} from "../cgroup/memory-stat.js";
+import { toSeries } from "./history-series.js";
+import type { Series } from "./series.js";
 import {
   addWindows,
   makePoints,
@@ -47,7 +54,7 @@ export {
   pageCacheOf,
   workingSetOf,
   type KernelPart,
-} from "./memory-stat.js";
+} from "../cgroup/memory-stat.js";
 
 /** What each figure means and which one decides an OOM kill or an eviction. */
 export const MEMORY_FIGURES = {

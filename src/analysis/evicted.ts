@@ -1,8 +1,9 @@
+import { RULE } from "../api/names.js";
 import type { Recommendation } from "../api/memoryinspection.js";
 import { formatBytes, parseQuantity } from "../api/quantity.js";
 import type { Pod } from "../kube/pod.js";
 import { PLACEHOLDER_WORKLOAD } from "./analyze.js";
-import { evidence, RULE, type RuleFinding } from "./finding.js";
+import { evidence, type RuleFinding } from "./finding.js";
 import { raiseMemoryRequest, type WorkloadRef } from "./recommend.js";
 
 /** One container of an eviction message: what the kubelet saw it use against its request. */
@@ -141,7 +142,7 @@ export function evictionFindings(
       : ` Its QoS class is ${qos}: under node memory pressure the kubelet evicts pods that use more than their request first, ` +
         "then by priority and by how far over the request they are.";
   const finding: RuleFinding = {
-    rule: RULE.evicted,
+    rule: RULE.Evicted,
     severity: "Warning",
     message: `The kubelet evicted the pod: ${node}${users ? `; ${users}` : ""}.${over}${why}`,
     evidence: evidence({

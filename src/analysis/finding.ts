@@ -1,22 +1,6 @@
 import { formatBytes } from "../api/quantity.js";
 
-/** Rule names: also the condition types and Event reasons the controller writes. */
-export const RULE = {
-  oomKilled: "OOMKilled",
-  processOomKilled: "ProcessOOMKilled",
-  memoryLeak: "MemoryLeak",
-  memoryThrottled: "MemoryThrottled",
-  memoryPressure: "MemoryPressure",
-  /** memory grows as files in memory (tmpfs, emptyDir medium Memory, /dev/shm) */
-  tmpfsGrowth: "TmpfsGrowth",
-  /** kernel memory (slab, socket buffers) grows while anonymous memory is flat */
-  kernelMemoryGrowth: "KernelMemoryGrowth",
-  /** near the limit, but with reclaimable page cache: not a leak, not an OOM risk (Info) */
-  pageCacheOnly: "PageCacheOnly",
-  /** the kubelet evicted the pod under node memory pressure (from pod status) */
-  evicted: "Evicted",
-} as const;
-export type RuleName = (typeof RULE)[keyof typeof RULE];
+import type { RuleName } from "../api/names.js";
 
 export type Severity = "Critical" | "Warning" | "Info";
 

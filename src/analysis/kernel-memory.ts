@@ -1,6 +1,7 @@
+import { RULE } from "../api/names.js";
 import { otherColumn, rateText, trend } from "./attribution.js";
-import { evidence, RULE, type RuleFinding } from "./finding.js";
-import type { KernelPart } from "./memory-stat.js";
+import { evidence, type RuleFinding } from "./finding.js";
+import type { KernelPart } from "../cgroup/memory-stat.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
 import type { Series } from "./series.js";
@@ -18,10 +19,9 @@ const HINTS: Record<KernelPart, string> = {
   slab_reclaimable: "dentries and inodes: many files created or looked up",
   kernel_stack: "kernel stacks: the number of threads grows",
   pagetables: "page tables: the address space grows (many mappings)",
-  sec_pagetables: "secondary page tables (KVM / IOMMU)",
   percpu: "per-CPU kernel data (e.g. many cgroups or BPF maps)",
   vmalloc: "vmalloc areas",
-  other_kernel: "other kernel allocations (pipes, io_uring, BPF, ...)",
+  other_kernel: "other kernel allocations (pipes, io_uring, BPF, KVM page tables, ...)",
 };
 
 /**
@@ -73,7 +73,7 @@ export function kernelMemoryFindings(
   for (const [p, r] of parts) evidenceParts[`${p}GrowthBytesPerHour`] = Math.round(r);
   return [
     {
-      rule: RULE.kernelMemoryGrowth,
+      rule: RULE.KernelMemoryGrowth,
       severity: "Warning",
       message:
         `Kernel memory grows ${rateText(k.perHour)}${named} while anonymous memory is flat${anonText}: ` +

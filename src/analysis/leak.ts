@@ -1,7 +1,8 @@
+import { RULE } from "../api/names.js";
 import { formatDuration } from "../api/duration.js";
 import { formatBytes } from "../api/quantity.js";
 import { withGrowthByKind } from "./attribution.js";
-import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { evidence, fmt, type RuleFinding } from "./finding.js";
 import { PAGE_SIZE } from "./memory-qos.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { splitRuns, type Segment } from "./segments.js";
@@ -22,6 +23,8 @@ const HOUR = 3600;
 const STALL_SHARE = 0.8;
 /** where the late part of a run begins (share of the run): a warm-up that levels off is flat there */
 const LATE_PART = 2 / 3;
+/** envelope windows of a life ended by an OOM kill, however short (when it has that many readings) */
+const KILLED_LIFE_WINDOWS = 8;
 /** a fall smaller than this is page-granular jitter, not a sawtooth cycle */
 const CYCLE_MIN_SWING = 64 * PAGE_SIZE;
 
@@ -38,6 +41,8 @@ export interface LeakFit {
   observed: number;
   growing: number;
   runs: number;
+  /** seconds each run that ended in an OOM kill lasted: the lives of a restart loop */
+  killedLives: number[];
   /** the last run sits at memory.high, throttled: its growth is held back, not over */
   stalled: boolean;
 }
@@ -73,9 +78,15 @@ export function fitLeak(
 ): LeakFit | undefined {
   let observed = 0;
   for (const r of runs) observed += (s.t[r.to - 1] as number) - (s.t[r.from] as number);
-  if (observed * 1000 < th.leak.minObservationMs || runs.length === 0) return undefined;
+  const killed = endedByKill(s, runs, kills);
+  const lives = runs
+    .filter((_, i) => killed[i])
+    .map((r) => (s.t[r.to - 1] as number) - (s.t[r.from] as number));
+  if (runs.length === 0) return undefined;
+  if (observed * 1000 < th.leak.minObservationMs && lives.length < th.leak.minKilledLives) return undefined;
 
   const growing: Segment[] = [];
+  const growingKilled: boolean[] = [];
   let growingSpan = 0;
   let stalled = false;
   runs.forEach((r, i) => {
@@ -83,16 +94,19 @@ export function fitLeak(
     if (i === runs.length - 1) stalled = end < r.to;
     if (end - r.from < 4) return;
     growing.push({ from: r.from, to: end });
+    growingKilled.push(killed[i] as boolean);
     growingSpan += (s.t[end - 1] as number) - (s.t[r.from] as number);
   });
   if (growingSpan <= 0) return undefined;
 
-  // each window at least one sawtooth cycle long, so that every minimum is a trough
-  const windows = growing.map((g) => {
+  // each window at least one sawtooth cycle long, so that every minimum is a trough; a short
+  // life ended by a kill gets enough windows for its last third to hold a slope of its own
+  const windows = growing.map((g, i) => {
     const span = (s.t[g.to - 1] as number) - (s.t[g.from] as number);
     const share = Math.round((th.leak.envelopeWindows * span) / growingSpan);
     const cycle = cycleLength(s.t, y, g.from, g.to, CYCLE_MIN_SWING);
-    return Math.max(4, Number.isFinite(cycle) ? Math.min(share, Math.floor(span / cycle)) : share);
+    const least = growingKilled[i] ? Math.min(KILLED_LIFE_WINDOWS, g.to - g.from) : 4;
+    return Math.max(least, Number.isFinite(cycle) ? Math.min(share, Math.floor(span / cycle)) : share);
   });
   let capacity = 0;
   for (const w of windows) capacity += w;
@@ -115,8 +129,24 @@ export function fitLeak(
     observed,
     growing: growingSpan,
     runs: runs.length,
+    killedLives: lives,
     stalled,
   };
+}
+
+/**
+ * Which runs ended in an OOM kill (of the main process or of a worker): the kill is seen in the
+ * run's last reading or between it and the next run.
+ */
+function endedByKill(s: Series, runs: readonly Segment[], kills: readonly OomKill[]): boolean[] {
+  let k = 0;
+  return runs.map((r, i) => {
+    const until = runs[i + 1]?.from ?? s.n;
+    while (k < kills.length && (kills[k] as OomKill).index < r.to - 1) k++;
+    if (!(k < kills.length && (kills[k] as OomKill).index <= until)) return false;
+    k++; // a kill ends one run
+    return true;
+  });
 }
 
 /** The envelope points fitLeak fits: reused, a fit runs to its end before the next. */
@@ -164,10 +194,20 @@ function leakFinding(s: Series, y: Float64Array, fit: LeakFit, limit: number): R
   const highFirst = Number.isFinite(high) && !(high >= limit);
   const what = metricName(s, current);
   const rate = `${formatBytes(fit.perHour)}/h (R² ${fit.r2.toFixed(2)})`;
-  const across = fit.runs > 1 ? ` in each of ${fit.runs} runs between restarts` : "";
+  const lives = fit.killedLives;
+  const lifeS = median(lives);
+  // a restart loop: every life but the current one ended in an OOM kill, the next started low
+  const loop = lives.length >= 2 && lives.length >= fit.runs - 1;
+  const across = loop
+    ? ` in each of ${fit.runs} lives (${lives.length} ended by an OOM kill)`
+    : fit.runs > 1
+      ? ` in each of ${fit.runs} runs between restarts`
+      : "";
   let outlook: string;
   let toTarget: number | undefined;
-  if (fit.stalled) {
+  if (loop && !fit.stalled) {
+    outlook = `and the kernel kills it at the ${fmt(limit)} limit after ~${roughly(lifeS * 1000)} each time`;
+  } else if (fit.stalled) {
     outlook =
       `until memory.high (${formatBytes(high)}) stalled it: allocations are throttled there, ` +
       "so the flat usage is a leak held back, not a stable level";
@@ -185,8 +225,8 @@ function leakFinding(s: Series, y: Float64Array, fit: LeakFit, limit: number): R
   }
   const verb = fit.stalled ? "grew" : "grows";
   return {
-    rule: RULE.memoryLeak,
-    severity: toTarget !== undefined && toTarget <= HOUR ? "Critical" : "Warning",
+    rule: RULE.MemoryLeak,
+    severity: loop || (toTarget !== undefined && toTarget <= HOUR) ? "Critical" : "Warning",
     message: `${what} ${verb} ${rate}${across} ${outlook}.`,
     evidence: evidence({
       metric: s.hasStat ? "anon+shmem+unreclaimable kernel" : "usage (no memory.stat)",
@@ -197,6 +237,8 @@ function leakFinding(s: Series, y: Float64Array, fit: LeakFit, limit: number): R
       risingFraction: round(fit.risingFraction, 3),
       observedSeconds: round(fit.observed, 1),
       runs: fit.runs,
+      killedLives: lives.length || undefined,
+      lifeSeconds: lives.length ? round(lifeS, 1) : undefined,
       currentBytes: current,
       limitBytes: limit,
       highBytes: highFirst ? high : undefined,
@@ -219,6 +261,11 @@ function roughly(ms: number): string {
   if (ms >= 10 * 3_600_000) return formatDuration(Math.round(ms / 3_600_000) * 3_600_000);
   if (ms >= 3_600_000) return formatDuration(Math.round(ms / 60_000) * 60_000);
   return formatDuration(ms);
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : ((s[(s.length - 1) >> 1] as number) + (s[s.length >> 1] as number)) / 2;
 }
 
 function round(x: number, digits: number): number {

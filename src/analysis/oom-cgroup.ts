@@ -1,5 +1,6 @@
+import { RULE } from "../api/names.js";
 import { formatBytes } from "../api/quantity.js";
-import { evidence, fmt, RULE, times, type RuleFinding } from "./finding.js";
+import { evidence, fmt, times, type RuleFinding } from "./finding.js";
 import { counterDelta, lastKnown, maxKnown, type Series } from "./series.js";
 import type { Thresholds } from "./thresholds.js";
 
@@ -65,26 +66,36 @@ function kill(s: Series, i: number, count: number, main: boolean, source: OomSou
 }
 
 /**
- * The main process was the victim when the processes are gone, or when the memory was freed
- * and processes left (on a pod cgroup the pause process stays). A child's death frees only
- * its own memory while the rest keeps running. A kill in the very last sample with no
- * cgroup.procs to look at counts as the main process: the recording ended with the cgroup.
+ * The main process was the victim when none of the processes listed before the kill lived
+ * through it (procs_kept 0), even if new ones started since: a restart in place, or a
+ * supervisor that died with its children. Some left means a child or a worker died. Without
+ * process identity (no cgroup.procs, a downsampled history), the counts and the memory tell: the
+ * processes gone, or the memory freed and processes left (on a pod cgroup the pause process
+ * stays); a child's death frees only its own memory while the rest keeps running. A kill in the
+ * very last sample with no cgroup.procs to look at counts as the main process: the recording
+ * ended with the cgroup.
  */
 function killedMain(s: Series, i: number, th: Thresholds["oom"]): boolean {
   const before = withoutShmem(s, s.usage, i - 1);
   const procsBefore = s.procs[i - 1] as number;
   const end = Math.min(s.n, i + LOOKAHEAD + 1);
+  // a victim may still be listed while it exits: look a few readings on
+  const identity = procsBefore > 0 && !Number.isNaN(s.procsKept[i]);
   let procsSeen = false;
   for (let j = i; j < end; j++) {
     const procs = s.procs[j] as number;
     if (procs === 0) return true;
+    if (identity) {
+      if (s.procsKept[j] === 0) return true;
+      continue;
+    }
     const known = !Number.isNaN(procs);
     procsSeen ||= known;
     // with processes left, what stays must be next to nothing: a parent keeps its own share
     const freed = withoutShmem(s, s.usage, j) < (known ? th.mainGoneRatio : th.collapseRatio) * before;
     if (freed && (!known || procs < procsBefore)) return true;
   }
-  return i === s.n - 1 && !procsSeen;
+  return !identity && i === s.n - 1 && !procsSeen;
 }
 
 /**
@@ -105,10 +116,10 @@ function inferredV1Kill(s: Series, i: number, th: Thresholds["oom"]): boolean {
   // page cache dropped (a deleted file) is no kill: look at what the kernel could not reclaim
   const level = Number.isNaN(s.kept[i]) || Number.isNaN(s.kept[i - 1]) ? s.usage : s.kept;
   // a v1 pod cgroup lists no processes of its own (cgroup.procs is not hierarchical): there only
-  // the memory can tell; where processes are listed, as many after as before means no one died
-  const freed =
-    withoutShmem(s, level, i) < th.collapseRatio * withoutShmem(s, level, i - 1) &&
-    !(procsBefore > 0 && procsNow >= procsBefore);
+  // the memory can tell; where processes are listed, every one still there means no one died
+  const kept = s.procsKept[i] as number;
+  const noneDied = procsBefore > 0 && (Number.isNaN(kept) ? procsNow >= procsBefore : kept >= procsBefore);
+  const freed = withoutShmem(s, level, i) < th.collapseRatio * withoutShmem(s, level, i - 1) && !noneDied;
   if (!gone && !freed) return false;
   const limit = s.limit[i - 1] as number;
   if (!Number.isFinite(limit)) return false;
@@ -136,9 +147,9 @@ export function oomFindings(s: Series, kills: OomKill[], limitOverride?: number)
     const atLimit = Number.isFinite(limit) ? ` at its ${formatBytes(limit)} memory limit` : "";
     const how = inferred
       ? "usage reached the limit, memory.failcnt rose and the memory was freed (cgroup v1 keeps no oom_kill count on the pod cgroup)"
-      : `${last.source} rose by ${count} and the processes were gone`;
+      : `${last.source} rose by ${count} and none of the processes it had lived through the kill`;
     out.push({
-      rule: RULE.oomKilled,
+      rule: RULE.OOMKilled,
       severity: "Critical",
       message: `The container's main process was OOM-killed ${times(count)}${atLimit} (peak ${fmt(peak)}): ${how}.`,
       evidence: evidence({
@@ -162,7 +173,7 @@ export function oomFindings(s: Series, kills: OomKill[], limitOverride?: number)
     const procs = last.procsAfter;
     const left = Number.isNaN(procs) ? "" : `${procs} ${procs === 1 ? "process" : "processes"} and `;
     out.push({
-      rule: RULE.processOomKilled,
+      rule: RULE.ProcessOOMKilled,
       severity: "Warning",
       message:
         `A process in the container was OOM-killed ${times(count)} while the container kept running ` +

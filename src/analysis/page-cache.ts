@@ -1,5 +1,6 @@
+import { RULE } from "../api/names.js";
 import { formatBytes } from "../api/quantity.js";
-import { evidence, RULE, type RuleFinding } from "./finding.js";
+import { evidence, type RuleFinding } from "./finding.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { counterDelta, type Series } from "./series.js";
 import { ranIn, StallTime } from "./stall.js";
@@ -7,13 +8,13 @@ import type { Thresholds } from "./thresholds.js";
 
 /** Findings that contradict "not a leak, not an OOM risk": with any of them PageCacheOnly stays silent. */
 const CONTRADICTING = new Set<string>([
-  RULE.oomKilled,
-  RULE.processOomKilled,
-  RULE.memoryLeak,
-  RULE.memoryThrottled,
-  RULE.memoryPressure,
-  RULE.tmpfsGrowth,
-  RULE.kernelMemoryGrowth,
+  RULE.OOMKilled,
+  RULE.ProcessOOMKilled,
+  RULE.MemoryLeak,
+  RULE.MemoryThrottled,
+  RULE.MemoryPressure,
+  RULE.TmpfsGrowth,
+  RULE.KernelMemoryGrowth,
 ]);
 
 /**
@@ -77,7 +78,7 @@ export function pageCacheOnlyFindings(
   const activeInWs = workingSet - (Number.isNaN(kept) ? 0 : kept);
   return [
     {
-      rule: RULE.pageCacheOnly,
+      rule: RULE.PageCacheOnly,
       severity: "Info",
       message:
         `Usage is ${pct(usage)} of the ${formatBytes(limit)} limit (working set ${formatBytes(workingSet)}, ${pct(workingSet)}), ` +

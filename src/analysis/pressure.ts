@@ -1,4 +1,5 @@
-import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { RULE } from "../api/names.js";
+import { evidence, fmt, type RuleFinding } from "./finding.js";
 import { counterDelta, counterIncrease, lastKnown, type Series } from "./series.js";
 import { StallTime } from "./stall.js";
 import type { Thresholds } from "./thresholds.js";
@@ -70,7 +71,7 @@ export function pressureFindings(
     : `there is no memory limit, so the node itself is short of memory (usage ${fmt(usage)})`;
   return [
     {
-      rule: RULE.memoryPressure,
+      rule: RULE.MemoryPressure,
       severity: "Warning",
       message:
         `Tasks stalled on memory ${Math.round(percent)}% of the time (PSI some; full ${Math.round(fullPercent)}%) ` +

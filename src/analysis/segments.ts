@@ -13,8 +13,9 @@ export interface Segment {
  * start is a boundary and not negative growth. A new run begins after: processes gone
  * (cgroup.procs empty; those samples belong to no run), a kill of the main process, a counter
  * that went down (the cgroup was created again), or memory falling to a small fraction of the
- * previous reading (a garbage collector never frees the runtime itself; a restart does) unless
- * the same processes were seen on both sides of the fall.
+ * previous reading (a garbage collector never frees the runtime itself; a restart does, and so
+ * does the death of a worker that a supervisor restarts) unless the same processes were seen on
+ * both sides of the fall.
  */
 export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thresholds["leak"]): Segment[] {
   const out: Segment[] = [];
@@ -38,7 +39,9 @@ export function splitRuns(s: Series, y: Float64Array, kills: OomKill[], th: Thre
       const kill = kills[k] as OomKill;
       if (kill.index === i && kill.main) {
         boundary = true;
-        downWhile = kill.procsAfter;
+        // only the survivors of the kill are no run of their own; processes new since are one
+        const kept = s.procsKept[i] as number;
+        downWhile = Number.isNaN(kept) ? kill.procsAfter : kept;
       }
       k++;
     }
@@ -101,11 +104,14 @@ function restarted(
 }
 
 /**
- * The same processes were there across a fall: as many in both readings, and the readings
- * too close together for a restart to hide between them. Memory then fell because the
- * processes freed it (a garbage collector returning a large heap), not because they started anew.
+ * The same processes were there across a fall: every one of them still listed after it
+ * (procs_kept, when b follows a directly), or else as many in both readings with the readings
+ * too close together for a restart to hide between them. Memory then fell because the processes
+ * freed it (a garbage collector returning a large heap), not because they started anew.
  */
 function processesStayed(s: Series, a: number, b: number): boolean {
   const procs = s.procs[a] as number;
+  const kept = s.procsKept[b] as number;
+  if (procs > 0 && b === a + 1 && !Number.isNaN(kept)) return kept >= procs;
   return procs > 0 && procs === s.procs[b] && (s.t[b] as number) - (s.t[a] as number) <= RESTART_UNSEEN_S;
 }

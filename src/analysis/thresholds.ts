@@ -23,6 +23,11 @@ export const DEFAULT_THRESHOLDS = {
   leak: {
     /** the shortest history the leak rule may judge (spec rules.leak.minObservation, CLI --min-observation) */
     minObservationMs: 15 * 60_000,
+    /**
+     * lives ended by an OOM kill that stand in for minObservation: growth repeated from a low
+     * start until the kernel kills, again and again, is a leak however short each life is
+     */
+    minKilledLives: 3,
     /** slower growth than this is noise or fragmentation, not a leak worth a finding */
     minGrowthPerHour: 1 * MIB,
     /** below this much growth over the whole window, page-granular noise can fake a trend */

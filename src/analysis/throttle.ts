@@ -1,6 +1,7 @@
+import { RULE } from "../api/names.js";
 import { formatDuration } from "../api/duration.js";
 import { formatBytes } from "../api/quantity.js";
-import { evidence, fmt, RULE, type RuleFinding } from "./finding.js";
+import { evidence, fmt, type RuleFinding } from "./finding.js";
 import { explainMemoryHigh, type HighExplanation } from "./memory-qos.js";
 import { counterDelta, counterIncrease, lastKnown, maxKnown, type Series } from "./series.js";
 import { StallTime } from "./stall.js";
@@ -113,7 +114,7 @@ export function throttleFindings(
     : "usage was pinned at it with memory the kernel cannot reclaim (no PSI to measure the stall)";
   return [
     {
-      rule: RULE.memoryThrottled,
+      rule: RULE.MemoryThrottled,
       severity: "Warning",
       message:
         `memory.high (${formatBytes(high)}) throttles allocations below the ${fmt(limit)} limit: ` +

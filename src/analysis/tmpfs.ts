@@ -1,7 +1,8 @@
+import { RULE } from "../api/names.js";
 import type { Recommendation } from "../api/memoryinspection.js";
 import { formatBytes } from "../api/quantity.js";
 import { rateText, trend } from "./attribution.js";
-import { evidence, fmt, RULE, times, type RuleFinding } from "./finding.js";
+import { evidence, fmt, times, type RuleFinding } from "./finding.js";
 import type { OomKill } from "./oom-cgroup.js";
 import { formatQuantity, limitMemoryVolume, type VolumeRef, type WorkloadRef } from "./recommend.js";
 import { splitRuns, type Segment } from "./segments.js";
@@ -180,7 +181,7 @@ export function tmpfsFindings(
       : "";
   const what = clauses.length ? ` and ${clauses.join(" and ")}` : "";
   const finding: RuleFinding = {
-    rule: RULE.tmpfsGrowth,
+    rule: RULE.TmpfsGrowth,
     severity: survives ? "Critical" : "Warning",
     message:
       `Files in memory (shmem: tmpfs, emptyDir medium Memory, /dev/shm) hold ${formatBytes(held)}${share}${what}${restarts}.` +

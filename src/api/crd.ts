@@ -1,3 +1,4 @@
+import { ConditionType } from "./names.js";
 import { z } from "zod";
 import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from "./group.js";
 import { MemoryInspectionSpecSchema, MemoryInspectionStatusSchema } from "./memoryinspection.js";
@@ -60,9 +61,9 @@ export function memoryInspectionCrd(): JsonSchema {
           additionalPrinterColumns: [
             { name: "Target", type: "string", jsonPath: ".status.target" },
             { name: "OOM Kills", type: "integer", jsonPath: ".status.oomKills" },
-            { name: "Leak", type: "string", jsonPath: condition("MemoryLeak") },
-            { name: "Throttled", type: "string", jsonPath: condition("MemoryThrottled") },
-            { name: "Ready", type: "string", jsonPath: condition("Ready") },
+            { name: "Leak", type: "string", jsonPath: condition(ConditionType.MemoryLeak) },
+            { name: "Throttled", type: "string", jsonPath: condition(ConditionType.MemoryThrottled) },
+            { name: "Ready", type: "string", jsonPath: condition(ConditionType.Ready) },
             { name: "Last Inspection", type: "date", jsonPath: ".status.lastInspectionTime" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
             { name: "Summary", type: "string", jsonPath: ".status.summary", priority: 1 },

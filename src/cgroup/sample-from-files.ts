@@ -1,6 +1,6 @@
 import type { CgroupVersion } from "./files.js";
 import { parseFlatKeyed } from "./flat-keyed.js";
-import { countProcs } from "./procs.js";
+import { parsePids } from "./procs.js";
 import { parsePressure } from "./psi.js";
 import type { MemorySample } from "./sample.js";
 import { parseCounter, parseFlag, parseLimit } from "./single-value.js";
@@ -19,7 +19,10 @@ export function sampleFromFiles(
 ): MemorySample {
   const sample: MemorySample = { t, version, ...(version === "v2" ? fromV2(files) : fromV1(files)) };
   const procs = files["cgroup.procs"];
-  if (procs !== undefined) sample.procs = countProcs(procs);
+  if (procs !== undefined) {
+    sample.pids = parsePids(procs);
+    sample.procs = sample.pids.length;
+  }
   return dropUndefined(sample);
 }
 

@@ -41,6 +41,8 @@ export interface MemorySample {
   oomGroup?: boolean;
   /** number of processes in cgroup.procs (0 = nothing left alive) */
   procs?: number;
+  /** the PIDs in cgroup.procs: which processes were there, for procs_kept (reading.ts) */
+  pids?: number[];
 }
 
 export interface PressureLine {

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import type { Logger } from "pino";
-import type { ContainerEntry, ContainersResponse } from "../agent/api.js";
+import type { ContainersResponse } from "../agent/api.js";
 import type { Pod } from "../kube/pod.js";
 import { errMessage } from "../kube/informer.js";
+import { HistoryCache, type CgroupEntry } from "./history-cache.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 export const AGENT_PORT = 9137;
@@ -21,18 +22,23 @@ export interface AgentClientOptions {
 
 /** What the agents said about a set of pods in one pass: cgroups per pod, and the nodes that did not answer. */
 export interface AgentData {
-  byPod: Map<string, ContainerEntry[]>;
+  byPod: Map<string, CgroupEntry[]>;
   unavailable: { node: string; reason: string }[];
 }
+
+/** A pod no inspection asked about for this long has its history copy dropped (asked in full again). */
+const FORGET_AFTER_MS = 2 * 3_600_000;
 
 /**
  * Asks the agent on each node that hosts a target pod for those pods' cgroup history. The
  * agent is found as the memlens-agent pod on that node (from the pod cache), reached on its pod
  * IP. Nodes are asked side by side, each with a timeout: one slow or dead agent never holds the
- * pass up, and within a pass a node that failed once is not asked again.
+ * pass up, and within a pass a node that failed once is not asked again. Only samples newer
+ * than the controller's copy travel (history-cache.ts).
  */
 export class AgentClient {
   private token?: { value: string; readAt: number };
+  private readonly cache = new HistoryCache();
 
   constructor(private readonly opts: AgentClientOptions) {}
 
@@ -55,7 +61,8 @@ export class AgentClient {
   }
 
   async collect(targets: Pod[], agentPods: Pod[]): Promise<AgentData> {
-    const byPod = new Map<string, ContainerEntry[]>();
+    this.cache.prune(Date.now() - FORGET_AFTER_MS);
+    const byPod = new Map<string, CgroupEntry[]>();
     const unavailable: AgentData["unavailable"] = [];
     const byNode = new Map<string, Pod[]>();
     for (const p of targets) {
@@ -72,8 +79,11 @@ export class AgentClient {
         for (const pod of pods) {
           const end = this.opts.metrics.agentRequests.startTimer({ node });
           try {
-            const res = await this.get(agent.status.podIP, `/v1/containers?podUID=${pod.metadata.uid}`);
-            byPod.set(pod.metadata.uid, res.containers);
+            const uid = pod.metadata.uid;
+            const since = this.cache.sinceFor(uid);
+            const query = `podUID=${uid}${since === undefined ? "" : `&since=${since}`}`;
+            const res = await this.get(agent.status.podIP, `/v1/containers?${query}`);
+            byPod.set(uid, this.cache.merge(uid, res, Date.now()));
             end({ result: "ok" });
           } catch (err) {
             end({ result: "error" });

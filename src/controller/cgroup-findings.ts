@@ -1,4 +1,4 @@
-import type { ContainerEntry } from "../agent/api.js";
+import { RULE } from "../api/names.js";
 import { analyzeSeries } from "../analysis/analyze.js";
 import type { RuleFinding } from "../analysis/finding.js";
 import type { ThresholdOverrides } from "../analysis/thresholds.js";
@@ -8,7 +8,8 @@ import type { Recommendation } from "../api/memoryinspection.js";
 import { parseQuantity } from "../api/quantity.js";
 import { notReadySince, type Pod } from "../kube/pod.js";
 import { podVolumes } from "../analysis/tmpfs.js";
-import { seriesFromHistories } from "./history-series.js";
+import { seriesFromHistories } from "../analysis/history-series.js";
+import type { CgroupEntry } from "./history-cache.js";
 
 function thresholds(spec: EffectiveSpec): ThresholdOverrides {
   const r = spec.rules;
@@ -23,12 +24,12 @@ function thresholds(spec: EffectiveSpec): ThresholdOverrides {
 }
 
 /** Rules decided from pod status (OOMKilled, counted by restarts) are not taken again from cgroup data. */
-const FROM_POD_STATUS = new Set(["OOMKilled"]);
+const FROM_POD_STATUS = new Set<string>([RULE.OOMKilled]);
 /**
  * What the pod-level cgroup adds to its containers': memory charged to the pod that outlives a
  * container (files in memory-backed volumes), and kernel memory.
  */
-const POD_LEVEL_RULES = new Set(["TmpfsGrowth", "KernelMemoryGrowth"]);
+const POD_LEVEL_RULES = new Set<string>([RULE.TmpfsGrowth, RULE.KernelMemoryGrowth]);
 const POD_LEVEL_RECOMMENDATIONS = new Set(["LimitMemoryVolume"]);
 
 export interface ContainerAnalysis {
@@ -47,7 +48,7 @@ export interface ContainerAnalysis {
  */
 export function analyzePodCgroups(
   pod: Pod,
-  entries: ContainerEntry[],
+  entries: CgroupEntry[],
   spec: EffectiveSpec,
   workload: WorkloadRef,
   nowS: number,

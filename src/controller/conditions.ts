@@ -1,25 +1,6 @@
 import type { Condition } from "../api/memoryinspection.js";
 
-/** Condition types of a MemoryInspection (DESIGN.md). */
-export const ConditionType = {
-  Ready: "Ready",
-  OOMKilled: "OOMKilled",
-  MemoryLeak: "MemoryLeak",
-  MemoryThrottled: "MemoryThrottled",
-} as const;
-
-/** Reasons, CamelCase as metav1.Condition wants them. */
-export const Reason = {
-  Inspected: "Inspected",
-  TargetNotFound: "TargetNotFound",
-  InvalidSpec: "InvalidSpec",
-  Suspended: "Suspended",
-  NoPods: "NoPods",
-  AgentUnavailable: "AgentUnavailable",
-  OOMKillsSeen: "OOMKillsSeen",
-  NoOOMKills: "NoOOMKills",
-  NoRecentOOMKills: "NoRecentOOMKills",
-} as const;
+import { ConditionType } from "../api/names.js";
 
 export type ConditionInput = Omit<Condition, "lastTransitionTime" | "observedGeneration">;
 

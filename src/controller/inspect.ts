@@ -1,3 +1,4 @@
+import { RULE } from "../api/names.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { Finding, MemoryInspectionStatus, Recommendation } from "../api/memoryinspection.js";
 import type { Pod } from "../kube/pod.js";
@@ -7,12 +8,10 @@ import { evictionObservations } from "./eviction-observations.js";
 import { findingKey, mergeFindings } from "./findings.js";
 import { inspectionConditions } from "./inspection-conditions.js";
 import { changedRecommendations, inspectionRecommendations } from "./inspection-recommendations.js";
-import { POD_STATUS_RULES, Rule } from "./inspection-rules.js";
+import { POD_STATUS_RULES } from "./inspection-rules.js";
 import { inspectionSummary, oomKillCount } from "./inspection-summary.js";
 import { oomKillObservations } from "./oom-kill-observations.js";
 import type { ResolvedTarget } from "./targets.js";
-
-export { Rule } from "./inspection-rules.js";
 
 /** What the node agents contributed to this pass. */
 export interface CgroupInput {
@@ -67,7 +66,7 @@ export function inspect(input: InspectionInput): InspectionResult {
   const findings = merged.findings.map((f) =>
     POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
   );
-  const activeOom = findings.filter((f) => f.rule === Rule.OOMKilled && !f.resolved);
+  const activeOom = findings.filter((f) => f.rule === RULE.OOMKilled && !f.resolved);
 
   const recommendations = inspectionRecommendations({
     findings,

@@ -1,7 +1,8 @@
+import { ConditionType, RULE, Reason } from "../api/names.js";
 import { formatDuration } from "../api/duration.js";
 import type { Condition, Finding } from "../api/memoryinspection.js";
-import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
-import { plural, Rule } from "./inspection-rules.js";
+import { setCondition, type ConditionInput } from "./conditions.js";
+import { plural } from "./inspection-rules.js";
 import type { ResolvedTarget } from "./targets.js";
 import { parseQuantity } from "../api/quantity.js";
 import type { Pod } from "../kube/pod.js";
@@ -24,8 +25,8 @@ export function inspectionConditions(input: ConditionsInput): Condition[] {
   for (const c of [
     ready(input),
     oomKilled(input),
-    ruleCondition(input, ConditionType.MemoryLeak, Rule.MemoryLeak),
-    ruleCondition(input, ConditionType.MemoryThrottled, Rule.MemoryThrottled),
+    ruleCondition(input, ConditionType.MemoryLeak, RULE.MemoryLeak),
+    ruleCondition(input, ConditionType.MemoryThrottled, RULE.MemoryThrottled),
   ])
     conditions = setCondition(conditions, c, input.now, input.generation);
   return conditions;
@@ -64,7 +65,7 @@ function oomKilled({ findings, activeOom, windowMs }: ConditionsInput): Conditio
       message: `${plural(total, "OOM kill")} in the last ${formatDuration(windowMs)}: ${activeOom.map((f) => `${f.pod}/${f.container} (${f.count})`).join(", ")}.`,
     };
   }
-  return findings.some((f) => f.rule === Rule.OOMKilled)
+  return findings.some((f) => f.rule === RULE.OOMKilled)
     ? {
         type: ConditionType.OOMKilled,
         status: "False",
@@ -80,16 +81,16 @@ function oomKilled({ findings, activeOom, windowMs }: ConditionsInput): Conditio
 }
 
 const RULE_CONDITION = {
-  [Rule.MemoryLeak]: {
-    found: "LeakDetected",
-    none: "NoLeak",
-    stopped: "LeakStopped",
+  [RULE.MemoryLeak]: {
+    found: Reason.LeakDetected,
+    none: Reason.NoLeak,
+    stopped: Reason.LeakStopped,
     text: "No sustained growth of unreclaimable memory.",
   },
-  [Rule.MemoryThrottled]: {
-    found: "ThrottledAtMemoryHigh",
-    none: "NotThrottled",
-    stopped: "ThrottlingStopped",
+  [RULE.MemoryThrottled]: {
+    found: Reason.ThrottledAtMemoryHigh,
+    none: Reason.NotThrottled,
+    stopped: Reason.ThrottlingStopped,
     text: "No allocation throttling at memory.high.",
   },
 } as const;
@@ -115,7 +116,7 @@ function noMemoryHigh(pods: readonly Pod[]): boolean {
 function ruleCondition(
   input: ConditionsInput,
   type: string,
-  rule: typeof Rule.MemoryLeak | typeof Rule.MemoryThrottled,
+  rule: typeof RULE.MemoryLeak | typeof RULE.MemoryThrottled,
 ): ConditionInput {
   const { findings, target } = input;
   const words = RULE_CONDITION[rule];
@@ -124,6 +125,6 @@ function ruleCondition(
     return { type, status: "True", reason: words.found, message: `${f.pod}/${f.container}: ${f.message}` };
   if (!findings.some((x) => x.rule === rule))
     return { type, status: "False", reason: words.none, message: words.text };
-  const why = rule === Rule.MemoryThrottled && noMemoryHigh(target.pods) ? ` ${NO_MEMORY_HIGH}` : "";
+  const why = rule === RULE.MemoryThrottled && noMemoryHigh(target.pods) ? ` ${NO_MEMORY_HIGH}` : "";
   return { type, status: "False", reason: words.stopped, message: `No longer seen.${why} ${words.text}` };
 }

@@ -1,3 +1,4 @@
+import { RULE } from "../api/names.js";
 import type { Finding, MemoryInspectionStatus, Recommendation } from "../api/memoryinspection.js";
 import { raiseMemoryLimit, type WorkloadRef } from "../analysis/recommend.js";
 import type { Pod } from "../kube/pod.js";
@@ -36,7 +37,7 @@ export function inspectionRecommendations(input: RecommendationInput): Recommend
     }
   }
   recommendations.push(...raiseLimits(input));
-  if (findings.some((f) => f.rule === "Evicted" && !f.resolved)) {
+  if (findings.some((f) => f.rule === RULE.Evicted && !f.resolved)) {
     for (const r of input.evictions) {
       const k = `${r.type}/${r.workload}/${r.container}`;
       if (!seen.has(k)) recommendations.push(r);

@@ -1,5 +1,6 @@
+import { RULE } from "../api/names.js";
 import type { Finding, Recommendation } from "../api/memoryinspection.js";
-import { plural, Rule } from "./inspection-rules.js";
+import { plural } from "./inspection-rules.js";
 
 /**
  * One line for the status: the recent OOM kills, the other active rules and the recommendation
@@ -13,7 +14,7 @@ export function inspectionSummary(
 ): string {
   const totalRecent = activeOom.reduce((s, f) => s + f.count, 0);
   const activeRules = [
-    ...new Set(findings.filter((f) => !f.resolved && f.rule !== Rule.OOMKilled).map((f) => f.rule)),
+    ...new Set(findings.filter((f) => !f.resolved && f.rule !== RULE.OOMKilled).map((f) => f.rule)),
   ];
   const problems = [
     ...(activeOom.length
@@ -28,5 +29,5 @@ export function inspectionSummary(
 
 /** OOM kills the findings count, active or not. */
 export function oomKillCount(findings: readonly Finding[]): number {
-  return findings.filter((f) => f.rule === Rule.OOMKilled).reduce((s, f) => s + f.count, 0);
+  return findings.filter((f) => f.rule === RULE.OOMKilled).reduce((s, f) => s + f.count, 0);
 }

@@ -1,9 +1,10 @@
+import { RULE } from "../api/names.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { Finding } from "../api/memoryinspection.js";
 import { newOomKills, oomKillsInPod, type OomKillHistory, type OomKillObservation } from "../analysis/oom.js";
 import type { Pod } from "../kube/pod.js";
 import { findingKey, type Observed } from "./findings.js";
-import { plural, Rule } from "./inspection-rules.js";
+import { plural } from "./inspection-rules.js";
 
 /**
  * OOMKilled from pod status: each kernel OOM kill counted once (by the killed container's ID,
@@ -20,12 +21,12 @@ export function oomKillObservations(
   if (!spec.rules.oom.enabled) return observed;
   for (const pod of pods) {
     for (const obs of oomKillsInPod(pod, spec.spec.containers)) {
-      const prev = previous.get(findingKey({ rule: Rule.OOMKilled, pod: obs.pod, container: obs.container }));
+      const prev = previous.get(findingKey({ rule: RULE.OOMKilled, pod: obs.pod, container: obs.container }));
       const fresh = newOomKills(oomHistory(prev), obs);
       if (fresh === 0 && (!prev || prev.resolved || !withinWindow(prev))) continue;
       const count = (prev && !prev.resolved ? prev.count : 0) + fresh;
       observed.push({
-        rule: Rule.OOMKilled,
+        rule: RULE.OOMKilled,
         severity: "Critical",
         pod: obs.pod,
         container: obs.container,

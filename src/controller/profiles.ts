@@ -1,3 +1,4 @@
+import { RULE } from "../api/names.js";
 import type { Logger } from "pino";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { Finding, MemoryInspectionStatus } from "../api/memoryinspection.js";
@@ -14,7 +15,7 @@ import { heapMessage, heapSummary } from "../profiling/summary.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 /** Findings worth the question "which code?". */
-const PROFILED_RULES = new Set(["MemoryLeak", "OOMKilled"]);
+const PROFILED_RULES = new Set<string>([RULE.MemoryLeak, RULE.OOMKilled]);
 const MAX_PODS = 3;
 
 export interface ProfileCollectorOptions {

@@ -1,3 +1,4 @@
+import { ConditionType, Reason } from "../api/names.js";
 import type { Logger } from "pino";
 import { effectiveSpec } from "../api/defaults.js";
 import { API_VERSION, KIND, GROUP, VERSION, PLURAL } from "../api/group.js";
@@ -10,7 +11,7 @@ import type { KubeClient } from "../kube/client.js";
 import type { EventRecorder, ObjectRef } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
-import { ConditionType, Reason, setCondition, type ConditionInput } from "./conditions.js";
+import { setCondition, type ConditionInput } from "./conditions.js";
 import { inspect, type CgroupInput } from "./inspect.js";
 import type { AgentClient } from "./agents.js";
 import { analyzePodCgroups } from "./cgroup-findings.js";

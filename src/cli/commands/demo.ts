@@ -1,3 +1,4 @@
+import { RULE } from "../../api/names.js";
 import { parseDuration } from "../../api/duration.js";
 import {
   applyRecommendation,
@@ -81,7 +82,7 @@ export const demoCommand: Command = async (argv) => {
           if (
             mi.metadata.name === "catalog" &&
             !f.resolved &&
-            f.rule === "OOMKilled" &&
+            f.rule === RULE.OOMKilled &&
             !told.has("describe")
           ) {
             told.add("describe");
@@ -130,13 +131,13 @@ async function throttleStory(
   mi: DemoInspection,
   state: { applied: boolean; condition: string },
 ): Promise<void> {
-  const c = mi.status?.conditions?.find((x) => x.type === "MemoryThrottled");
+  const c = mi.status?.conditions?.find((x) => x.type === RULE.MemoryThrottled);
   const shown = c ? `${c.status} (${c.reason})` : "";
   if (c && shown !== state.condition && (state.condition || c.status === "True")) {
     say(`\n[${THROTTLE_STORY}] condition MemoryThrottled=${shown}: ${c.message}`);
   }
   state.condition = shown;
-  const throttled = mi.status?.findings?.some((f) => f.rule === "MemoryThrottled" && !f.resolved);
+  const throttled = mi.status?.findings?.some((f) => f.rule === RULE.MemoryThrottled && !f.resolved);
   if (state.applied || !throttled) return;
   const rec = mi.status?.recommendations?.find((r) => r.type === "SetRequestsEqualLimits");
   if (!rec) return;

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CgroupReader } from "../../../src/agent/fast-read.js";
-import { SERIES, emptyRow, rowFromSample } from "../../../src/agent/series.js";
+import { COLUMNS, emptyRow, rowFromSample } from "../../../src/cgroup/reading.js";
 import { sampleFromFiles } from "../../../src/cgroup/sample-from-files.js";
 import { TRACE_FILES, loadTrace } from "../cgroup/fixtures.js";
 
@@ -14,7 +14,7 @@ async function writeDir(dir: string, files: Record<string, string>): Promise<voi
 }
 
 const asObject = (r: Float64Array) =>
-  Object.fromEntries(SERIES.map((s, i) => [s.name, Number.isNaN(r[i] ?? NaN) ? null : r[i]]));
+  Object.fromEntries(COLUMNS.map((s, i) => [s.name, Number.isNaN(r[i] ?? NaN) ? null : r[i]]));
 
 describe("CgroupReader (the sampler's fast path)", () => {
   let tmp: string;
@@ -43,16 +43,20 @@ describe("CgroupReader (the sampler's fast path)", () => {
     });
   }
 
-  it("carries slow files between their reads", async () => {
-    const dir = join(tmp, "slow");
-    await writeDir(dir, { "memory.usage_in_bytes": "100\n", "memory.limit_in_bytes": "4096\n" });
-    const reader = new CgroupReader(dir, "v1");
+  it("sees a new limit at the next read (an in-place resize), and no limit as Infinity", async () => {
+    const dir = join(tmp, "resize");
+    await writeDir(dir, { "memory.current": "100\n", "memory.max": "4096\n", "memory.high": "max\n" });
+    const reader = new CgroupReader(dir, "v2");
     const row = emptyRow();
     reader.read(row);
-    await writeFile(join(dir, "memory.limit_in_bytes"), "8192\n");
+    expect(asObject(row)).to.include({ usage: 100, limit: 4096, high: Infinity });
+    await writeFile(join(dir, "memory.max"), "8192\n");
     reader.read(row);
-    expect(asObject(row).limit).to.equal(4096);
-    expect(asObject(row).usage).to.equal(100);
+    expect(asObject(row)).to.include({ usage: 100, limit: 8192 });
+    await writeFile(join(dir, "memory.max"), "max\n");
+    reader.read(row);
+    expect(asObject(row).limit).to.equal(Infinity);
+    reader.close();
   });
 
   it("reports a malformed file and keeps the others", async () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { CgroupHistory } from "../../../src/agent/history.js";
-import { S, emptyRow } from "../../../src/agent/series.js";
+import { CgroupHistory } from "../../../src/cgroup/history.js";
+import { S, emptyRow } from "../../../src/cgroup/reading.js";
 import { HistoryStore } from "../../../src/agent/store.js";
 import type { DiscoveredCgroup } from "../../../src/cgroup/scan.js";
 
@@ -18,6 +18,16 @@ describe("CgroupHistory", () => {
     expect(json.t).to.deep.equal([4, 5, 6, 7, 8]);
     expect(json.usage).to.deep.equal([400, 500, 600, 700, 800]);
     expect(json.limit).to.deep.equal([null, null, null, null, null]);
+  });
+
+  it('serves "max" for no limit and null for a limit not read', () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    h.append(1, row({ limit: 4096, high: Infinity }));
+    h.append(2, row({ limit: Infinity }));
+    const json = JSON.parse(JSON.stringify(h.toJSON())) as ReturnType<CgroupHistory["toJSON"]>;
+    expect(json.limit).to.deep.equal([4096, "max"]);
+    expect(json.high).to.deep.equal(["max", null]);
+    expect(h.latest("limit")).to.equal(Infinity);
   });
 
   it("filters by sinceT and derives the working set", () => {

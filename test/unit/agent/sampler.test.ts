@@ -9,7 +9,7 @@ import { pino, type Logger } from "pino";
 import { CgroupReader } from "../../../src/agent/fast-read.js";
 import { AgentMetrics } from "../../../src/agent/metrics.js";
 import { Sampler } from "../../../src/agent/sampler.js";
-import { SERIES, emptyRow, rowFromSample, type SeriesName } from "../../../src/agent/series.js";
+import { COLUMNS, emptyRow, rowFromSample, type ColumnName } from "../../../src/cgroup/reading.js";
 import { HistoryStore } from "../../../src/agent/store.js";
 import { sampleFromFiles } from "../../../src/cgroup/sample-from-files.js";
 import { TRACE_FILES, loadTrace } from "../cgroup/fixtures.js";
@@ -38,7 +38,7 @@ function capture(): { log: Logger; lines: LogLine[] } {
 }
 
 const asObject = (r: Float64Array) =>
-  Object.fromEntries(SERIES.map((s, i) => [s.name, Number.isNaN(r[i] ?? NaN) ? null : r[i]]));
+  Object.fromEntries(COLUMNS.map((s, i) => [s.name, Number.isNaN(r[i] ?? NaN) ? null : r[i]]));
 
 describe("agent sampler on bad cgroup files", function () {
   this.timeout(20_000);
@@ -72,7 +72,7 @@ describe("agent sampler on bad cgroup files", function () {
 
   const errors = async (file: string): Promise<number> =>
     (await metrics.sampleErrors.get()).values.find((v) => v.labels.file === file)?.value ?? 0;
-  const latest = (name: SeriesName) => store.get(app)?.history.latest(name);
+  const latest = (name: ColumnName) => store.get(app)?.history.latest(name);
 
   it("reads a healthy tree (the baseline of the cases below)", async () => {
     const stats = await sampler.tick(1000);

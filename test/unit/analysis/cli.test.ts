@@ -1,8 +1,11 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CgroupHistory } from "../../../src/cgroup/history.js";
+import { rowFromSample } from "../../../src/cgroup/reading.js";
+import { parseTrace, traceToSamples } from "../../../src/cgroup/trace.js";
 import { tracePath } from "../cgroup/fixtures.js";
 
 // the compiled CLI, as users run it (mocha runs from the repo root after tsc)
@@ -63,6 +66,48 @@ describe("memlens analyze", function () {
     expect(out.findings.find((f) => f.rule === "MemoryThrottled")?.evidence.qosMatches).to.equal(true);
   });
 
+  it("--history: a saved agent answer gives what the recording of the same readings gives", () => {
+    const trace = parseTrace(readFileSync(tracePath("v2-memory-high-then-oom.jsonl"), "utf8"));
+    const samples = traceToSamples(trace);
+    const history = new CgroupHistory({ periodS: 1, retentionS: samples.length, rawWindowS: samples.length });
+    samples.forEach((x, i) => history.append(x.t, rowFromSample(x, samples[i - 1])));
+    const entry = (container: string) => ({
+      ...{ podUID: "u", namespace: "ns", pod: "p", container, containerID: container, kind: "container" },
+      ...{ qos: "burstable", cgroup: `/${container}`, cgroupVersion: "v2", gone: false, goneAt: null },
+      ...{ requests: { memory: null }, limits: { memory: null }, history: history.toJSON() },
+    });
+    const dir = mkdtempSync(join(tmpdir(), "memlens-analyze-"));
+    const file = join(dir, "answer.json");
+    const save = (containers: unknown[]) =>
+      writeFileSync(file, JSON.stringify({ node: "n", cgroupVersion: "v2", periodSeconds: 1, containers }));
+    try {
+      save([entry("app")]);
+      const fromHistory = run("--history", file, "--format", "json", "--min-observation", "10s");
+      const fromTrace = run(
+        "--trace",
+        tracePath("v2-memory-high-then-oom.jsonl"),
+        "--format",
+        "json",
+        "--min-observation",
+        "10s",
+      );
+      expect(fromHistory.stderr).to.equal("");
+      const [h, t] = [fromHistory, fromTrace].map((r) => JSON.parse(r.stdout) as Output);
+      expect(h?.findings).to.deep.equal(t?.findings);
+      // the same changes, for the container the answer names instead of a placeholder
+      expect(JSON.stringify(h?.recommendations)).to.equal(
+        JSON.stringify(t?.recommendations).replaceAll("<your-container>", "app"),
+      );
+      save([entry("app"), entry("sidecar")]);
+      const which = run("--history", file);
+      expect(which.status).to.equal(1);
+      expect(which.stderr).to.match(/several containers: choose one with --container \(app, sidecar\)/);
+      expect(run("--history", file, "--container", "sidecar").status).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a malformed recording: exit 1, the line number, no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "memlens-analyze-"));
     const file = join(dir, "bad.jsonl");
@@ -90,6 +135,7 @@ describe("memlens analyze", function () {
       ["--trace", "x", "--min-observation", "soon"],
       ["--trace", "x", "--limits", "lots"],
       ["--bogus"],
+      ["--trace", "x", "--history", "y"],
     ]) {
       expect(run(...args).status, args.join(" ")).to.equal(2);
     }

@@ -6,7 +6,7 @@ import { analyzeContainer, type Analysis } from "../../../src/analysis/analyze.j
 import type { RuleFinding } from "../../../src/analysis/finding.js";
 import { fitLeak } from "../../../src/analysis/leak.js";
 import { findOomKills } from "../../../src/analysis/oom-cgroup.js";
-import { toSeries } from "../../../src/analysis/series.js";
+import { toSeries } from "../../../src/analysis/history-series.js";
 import { resolveThresholds } from "../../../src/analysis/thresholds.js";
 import { parseTrace, traceToSamples } from "../../../src/cgroup/trace.js";
 
@@ -33,6 +33,7 @@ const mibPerHour = (f: RuleFinding | undefined) => Number(f?.evidence.growthByte
 describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)", () => {
   describe("no MemoryLeak", () => {
     const cases: [string, string][] = [
+      ["restart-burst", "a process needing more than the limit at once, restarted in place 28 times"],
       ["page-cache", "page cache growing 4 MiB/s to 200 MiB over a flat heap"],
       ["warmup-plateau", "80 MiB allocated in 4 s, then held"],
       ["sawtooth-flat", "a GC-like sawtooth of 40 MiB every ~6 s returning all of it (munmap)"],
@@ -45,6 +46,84 @@ describe("analysis on local real-kernel recordings (test/fixtures/cgroup-traces)
         expect(rules(analyse(scenario))).not.to.include("MemoryLeak");
       });
     }
+  });
+
+  describe("restart loops: which processes died, and the leak that repeats in every life", () => {
+    // lives of seconds, far below minObservation: the kills stand in for it
+    const judged = (scenario: string) => analyzeContainer({ samples: samplesOf(scenario) });
+    const cases: [string, string, string, number, [number, number]][] = [
+      ["restart-loop-leak", "8 MiB/s, restarted in place 0.5 s after each kill", "OOMKilled", 7, [6, 9]],
+      [
+        "restart-in-place",
+        "16 MiB/s, restarted within a sampling period (1 process before and after)",
+        "OOMKilled",
+        7,
+        [3, 5],
+      ],
+      [
+        "supervisor-oom",
+        "a shell restarting its leaking worker: the shell lives on",
+        "ProcessOOMKilled",
+        8,
+        [3, 6],
+      ],
+    ];
+    for (const [scenario, what, kind, kills, [lifeMin, lifeMax]] of cases) {
+      it(`local-${scenario}: ${what}`, () => {
+        const a = judged(scenario);
+        expect(rules(a).filter((r) => r.endsWith("OOMKilled"))).to.deep.equal([kind]);
+        expect(finding(a, kind)?.count).to.equal(kills);
+        const leak = finding(a, "MemoryLeak");
+        expect(leak, "MemoryLeak across lives").to.not.equal(undefined);
+        expect(leak?.severity).to.equal("Critical");
+        expect(leak?.evidence.killedLives).to.equal(kills);
+        expect(Number(leak?.evidence.lifeSeconds)).to.be.within(lifeMin, lifeMax);
+        expect(leak?.message).to.match(
+          /in each of \d+ lives \(\d+ ended by an OOM kill\) and the kernel kills it at the 64 MiB limit after ~\d+s each time\.$/,
+        );
+      });
+    }
+
+    // the same on the cgroup v2 node (kernel 6.1, record-v2.sh): memory.events counts the kills
+    const v2 = (scenario: string) =>
+      analyzeContainer({
+        samples: traceToSamples(parseTrace(readFileSync(resolve(DIR, `v2-local-${scenario}.jsonl`), "utf8"))),
+      });
+    const v2cases: [string, string, string, number, boolean][] = [
+      [
+        "child-oom",
+        "a child killed three times beside its parent and a 20 MiB sibling",
+        "ProcessOOMKilled",
+        3,
+        false,
+      ],
+      ["restart-in-place", "6 MiB/s restarted in place at once", "OOMKilled", 5, true],
+      [
+        "restart-loop-leak",
+        "the same restarted by a shell that sleeps 1 s in the cgroup first",
+        "OOMKilled",
+        4,
+        true,
+      ],
+      ["supervisor-oom", "a shell restarting its leaking worker", "ProcessOOMKilled", 5, true],
+    ];
+    for (const [scenario, what, kind, kills, leak] of v2cases) {
+      it(`v2-local-${scenario}: ${what}`, () => {
+        const a = v2(scenario);
+        expect(rules(a).filter((r) => r.endsWith("OOMKilled"))).to.deep.equal([kind]);
+        expect(finding(a, kind)?.count).to.equal(kills);
+        expect(rules(a).includes("MemoryLeak"), "MemoryLeak").to.equal(leak);
+        if (leak) expect(finding(a, "MemoryLeak")?.evidence.killedLives).to.equal(kills);
+      });
+    }
+
+    it("without process identity a restart within a sampling period looked like a child's death", () => {
+      // the same recording with cgroup.procs counted but not compared (as a downsampled history)
+      const samples = samplesOf("restart-in-place").map((x) => ({ ...x, pids: undefined }));
+      const a = analyzeContainer({ samples });
+      expect(rules(a)).to.include("ProcessOOMKilled");
+      expect(rules(a)).not.to.include("OOMKilled");
+    });
   });
 
   describe("MemoryLeak", () => {

@@ -3,7 +3,7 @@ import { analyzeContainer } from "../../../src/analysis/analyze.js";
 import { fitLeak } from "../../../src/analysis/leak.js";
 import { explainMemoryHigh, memoryQosHigh } from "../../../src/analysis/memory-qos.js";
 import { findOomKills } from "../../../src/analysis/oom-cgroup.js";
-import { toSeries } from "../../../src/analysis/series.js";
+import { toSeries } from "../../../src/analysis/history-series.js";
 import { resolveThresholds } from "../../../src/analysis/thresholds.js";
 import type { MemorySample } from "../../../src/cgroup/sample.js";
 import { traceToSamples } from "../../../src/cgroup/trace.js";

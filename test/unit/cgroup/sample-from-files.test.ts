@@ -140,7 +140,7 @@ describe("sampleFromFiles on real kernel recordings", () => {
         "memory.stat": "\n\n",
         "cgroup.procs": "",
       });
-      expect(s).to.deep.equal({ t: 0, version: "v1", stat: {}, procs: 0 });
+      expect(s).to.deep.equal({ t: 0, version: "v1", stat: {}, procs: 0, pids: [] });
     });
 
     it("reads an unlimited v1 limit as null", () => {

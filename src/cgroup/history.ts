@@ -1,4 +1,5 @@
-import { SERIES, SERIES_COUNT, S, workingSet, type SeriesName } from "./series.js";
+import { decodeValue, encodeHistory, type HistoryColumns, type HistoryJSON } from "./history-wire.js";
+import { COLUMNS, COLUMN_COUNT, S, emptyRow, type ColumnName } from "./reading.js";
 
 export interface HistoryOptions {
   /** seconds between samples */
@@ -17,18 +18,16 @@ export interface HistoryOptions {
 export const DEFAULT_RAW_WINDOW_S = 10 * 60;
 export const DEFAULT_BUCKET_S = 120;
 
-export type HistoryJSON = { t: number[] } & Record<SeriesName | "working_set", (number | null)[]>;
-
-const COUNTER = SERIES.map((s) => s.kind === "counter");
-const AGG_MAX = SERIES.map((s) => s.agg === "max");
+const COUNTER = COLUMNS.map((s) => s.kind === "counter");
+const AGG = COLUMNS.map((s): number => (s.agg === "max" ? 1 : s.agg === "min" ? -1 : 0));
 
 // offsets of the per-series state in CgroupHistory.st
 const BUCKET = 0;
-const LAST_RAW = SERIES_COUNT;
-const OFFSET = 2 * SERIES_COUNT;
-const BASE = 3 * SERIES_COUNT;
-const LAST = 4 * SERIES_COUNT;
-const STORED = 5 * SERIES_COUNT;
+const LAST_RAW = COLUMN_COUNT;
+const OFFSET = 2 * COLUMN_COUNT;
+const BASE = 3 * COLUMN_COUNT;
+const LAST = 4 * COLUMN_COUNT;
+const STORED = 5 * COLUMN_COUNT;
 
 /**
  * A fixed-capacity ring of sample times and Float32 columns, all columns in one array (one
@@ -37,7 +36,7 @@ const STORED = 5 * SERIES_COUNT;
 class Ring {
   readonly t: Float64Array;
   /** series -> column slot in `data`, -1 while the series has never had a value */
-  private readonly slot = new Int8Array(SERIES_COUNT).fill(-1);
+  private readonly slot = new Int8Array(COLUMN_COUNT).fill(-1);
   private data = new Float32Array(0);
   private width = 0;
   head = 0;
@@ -46,11 +45,11 @@ class Ring {
     this.t = new Float64Array(cap);
   }
 
-  /** appends row[at .. at + SERIES_COUNT) at time t */
+  /** appends row[at .. at + COLUMN_COUNT) at time t */
   push(t: number, row: Float64Array, at: number): void {
     const i = this.head;
     this.t[i] = t;
-    for (let s = 0; s < SERIES_COUNT; s++) {
+    for (let s = 0; s < COLUMN_COUNT; s++) {
       const v = row[at + s] ?? NaN;
       let k = this.slot[s] ?? -1;
       if (k < 0) {
@@ -67,7 +66,7 @@ class Ring {
   // freed arrays that the allocator keeps as resident memory.
   private addColumns(row: Float64Array, at: number, from: number): number {
     let added = 0;
-    for (let s = from; s < SERIES_COUNT; s++) {
+    for (let s = from; s < COLUMN_COUNT; s++) {
       if ((this.slot[s] ?? -1) < 0 && !Number.isNaN(row[at + s] ?? NaN)) this.slot[s] = this.width + added++;
     }
     const grown = new Float32Array((this.width + added) * this.cap).fill(NaN);
@@ -75,6 +74,12 @@ class Ring {
     this.data = grown;
     this.width += added;
     return this.slot[from] ?? 0;
+  }
+
+  /** the values of series s by ring position, or undefined while it has never had one */
+  column(s: number): Float32Array | undefined {
+    const k = this.slot[s] ?? -1;
+    return k < 0 ? undefined : this.data.subarray(k * this.cap, (k + 1) * this.cap);
   }
 
   /** the value of series s at ring position i (NaN when absent) */
@@ -117,11 +122,11 @@ export class CgroupHistory {
   private bucketT = NaN;
   /**
    * All per-series state in one array (one allocation, not seven: there is one history per
-   * container on the node), SERIES_COUNT slots each from these offsets: the bucket being folded,
+   * container on the node), COLUMN_COUNT slots each from these offsets: the bucket being folded,
    * the last raw counter reading, the counter reset offset, the counter base, the last value, and
    * the row as stored.
    */
-  private readonly st = new Float64Array(6 * SERIES_COUNT);
+  private readonly st = new Float64Array(6 * COLUMN_COUNT);
   private lastT = NaN;
 
   constructor(opts: HistoryOptions) {
@@ -132,8 +137,8 @@ export class CgroupHistory {
     this.coarse =
       opts.retentionS > rawWindow ? new Ring(Math.ceil(opts.retentionS / this.bucketS)) : undefined;
     // offset and stored start at 0, the others NaN
-    this.st.fill(NaN, BUCKET, BUCKET + 2 * SERIES_COUNT);
-    this.st.fill(NaN, BASE, BASE + 2 * SERIES_COUNT);
+    this.st.fill(NaN, BUCKET, BUCKET + 2 * COLUMN_COUNT);
+    this.st.fill(NaN, BASE, BASE + 2 * COLUMN_COUNT);
   }
 
   /** Adds one sample (t in seconds, row as built by series.ts); out-of-order samples are dropped. */
@@ -141,7 +146,7 @@ export class CgroupHistory {
     if (t <= this.lastT) return;
     this.lastT = t;
     const st = this.st;
-    for (let s = 0; s < SERIES_COUNT; s++) {
+    for (let s = 0; s < COLUMN_COUNT; s++) {
       let v = row[s] ?? NaN;
       if (COUNTER[s] && !Number.isNaN(v)) {
         const prev = st[LAST_RAW + s] ?? NaN;
@@ -160,20 +165,40 @@ export class CgroupHistory {
     if (this.coarse) this.fold(t);
   }
 
+  /**
+   * Appends the samples of a served history (toJSON of another CgroupHistory kept with the same
+   * options) that are newer than this one's newest: a copy kept in step, folding old samples as
+   * the original does. Returns how many were added.
+   */
+  appendJSON(h: HistoryJSON): number {
+    const row = emptyRow();
+    let added = 0;
+    for (let i = 0; i < h.t.length; i++) {
+      const t = h.t[i] as number;
+      if (t <= this.lastT) continue; // NaN before the first: nothing to skip
+      for (let s = 0; s < COLUMN_COUNT; s++)
+        row[s] = decodeValue(h[(COLUMNS[s] as (typeof COLUMNS)[number]).name]?.[i]);
+      this.append(t, row);
+      added++;
+    }
+    return added;
+  }
+
   private fold(t: number): void {
     const st = this.st;
     const id = Math.floor(t / this.bucketS);
     if (id !== this.bucketId) {
       if (!Number.isNaN(this.bucketId)) this.coarse?.push(this.bucketT, st, BUCKET);
       this.bucketId = id;
-      st.fill(NaN, BUCKET, BUCKET + SERIES_COUNT);
+      st.fill(NaN, BUCKET, BUCKET + COLUMN_COUNT);
     }
     this.bucketT = t;
-    for (let s = 0; s < SERIES_COUNT; s++) {
+    for (let s = 0; s < COLUMN_COUNT; s++) {
       const v = st[STORED + s] ?? NaN;
       if (Number.isNaN(v)) continue;
       const cur = st[BUCKET + s] ?? NaN;
-      st[BUCKET + s] = AGG_MAX[s] && !Number.isNaN(cur) ? Math.max(cur, v) : v;
+      const agg = AGG[s];
+      st[BUCKET + s] = Number.isNaN(cur) || agg === 0 ? v : agg === 1 ? Math.max(cur, v) : Math.min(cur, v);
     }
   }
 
@@ -182,8 +207,11 @@ export class CgroupHistory {
     return this.lastT;
   }
 
-  /** the newest reading of a series (counters monotonic, as the kernel would count without resets) */
-  latest(name: SeriesName): number | undefined {
+  /**
+   * the newest reading of a series (counters monotonic, as the kernel would count without
+   * resets; Infinity for no limit)
+   */
+  latest(name: ColumnName): number | undefined {
     const v = this.st[LAST + S[name]] ?? NaN;
     return Number.isNaN(v) ? undefined : v;
   }
@@ -198,30 +226,34 @@ export class CgroupHistory {
    * with the time of the last sample folded into it), then every raw sample.
    */
   toJSON(sinceT = -Infinity): HistoryJSON {
+    return encodeHistory(this.toColumns(sinceT));
+  }
+
+  /** The same decoded, as typed arrays (what a Series is copied from). */
+  toColumns(sinceT = -Infinity): HistoryColumns {
     const rawIdx = this.raw.indexes(sinceT, Infinity);
     const firstRawT = rawIdx.length > 0 ? (this.raw.t[rawIdx[0] ?? 0] ?? Infinity) : Infinity;
     const parts: [Ring, number[]][] = [];
     if (this.coarse) parts.push([this.coarse, this.coarse.indexes(sinceT, firstRawT)]);
     parts.push([this.raw, rawIdx]);
-
-    const out = { t: [] as number[] } as HistoryJSON;
-    for (const [ring, idx] of parts) {
-      for (const i of idx) out.t.push(Math.round((ring.t[i] ?? 0) * 1000) / 1000);
-    }
-    SERIES.forEach((series, s) => {
-      const column: (number | null)[] = [];
+    let n = 0;
+    for (const [, idx] of parts) n += idx.length;
+    const t = new Float64Array(n);
+    let k = 0;
+    // to the millisecond, as served
+    for (const [ring, idx] of parts)
+      for (const i of idx) t[k++] = Math.round((ring.t[i] as number) * 1000) / 1000;
+    const out = { t } as HistoryColumns;
+    COLUMNS.forEach((series, s) => {
       const base = COUNTER[s] ? (this.st[BASE + s] ?? 0) : 0;
+      const column = new Float64Array(n);
+      k = 0;
       for (const [ring, idx] of parts) {
-        for (const i of idx) {
-          const v = ring.get(s, i);
-          column.push(Number.isNaN(v) ? null : v + base);
-        }
+        const values = ring.column(s);
+        if (values === undefined) column.fill(NaN, k, (k += idx.length));
+        else for (const i of idx) column[k++] = (values[i] as number) + base;
       }
       out[series.name] = column;
-    });
-    out.working_set = out.usage.map((u, k) => {
-      const ws = workingSet(u ?? NaN, out.inactive_file[k] ?? NaN);
-      return Number.isNaN(ws) ? null : ws;
     });
     return out;
   }

@@ -1,18 +1,20 @@
 /**
- * The per-reading arithmetic behind "what kind of memory" (see attribution.ts for the meaning of
- * each figure and the kernel documentation it follows). Kept apart from attribution.ts so that
- * series.ts can use it without an import cycle. `stat` is a memory.stat in v2 key names (v1's
- * `total_*` keys are renamed by src/cgroup/v1-stat.ts). NaN means "the kernel did not say".
+ * The per-reading arithmetic behind "what kind of memory" (see analysis/attribution.ts for the
+ * meaning of each figure): the one definition of every quantity derived from memory.stat, used by
+ * reading.ts for every row. `stat` is a memory.stat in v2 key names (v1's `total_*` keys are
+ * renamed by v1-stat.ts). NaN means "the kernel did not say".
  */
 
-/** Kernel memory counters of v2 memory.stat, in the order messages list them. */
+/**
+ * Kernel memory counters of v2 memory.stat, in the order messages list them. sec_pagetables
+ * (KVM's secondary page tables, 6.0+) is left to other_kernel: no container workload grows it.
+ */
 export const KERNEL_PARTS = [
   "slab_unreclaimable",
   "slab_reclaimable",
   "sock",
   "kernel_stack",
   "pagetables",
-  "sec_pagetables",
   "percpu",
   "vmalloc",
 ] as const;
@@ -24,7 +26,7 @@ export type KernelPart = (typeof KERNEL_PARTS)[number] | "other_kernel";
  * (cgroup-v2.rst "memory.stat": "shmem pages are on anon memory management lists"), while the
  * type-based `file` counter does include them. Without the LRU counters: file - shmem.
  */
-export function pageCacheOf(stat: Record<string, number>): number {
+export function pageCacheOf(stat: Readonly<Record<string, number>>): number {
   const active = stat.active_file;
   const inactive = stat.inactive_file;
   if (active !== undefined || inactive !== undefined) return (active ?? 0) + (inactive ?? 0);
@@ -39,7 +41,7 @@ export function pageCacheOf(stat: Record<string, number>): number {
  * (mem_cgroup_charge_skmem). Kernels before 5.18 print no `kernel`: the sum of the parts shown.
  * v1's memory.stat holds no kernel memory at all (it lives in memory.kmem.*): NaN.
  */
-export function kernelOf(stat: Record<string, number>): number {
+export function kernelOf(stat: Readonly<Record<string, number>>): number {
   const sock = stat.sock ?? 0;
   if (stat.kernel !== undefined) return stat.kernel + sock;
   let sum = 0;
@@ -78,4 +80,24 @@ export function kernelPartsOf(stat: Record<string, number>): Partial<Record<Kern
 export function workingSetOf(usage: number, stat: Record<string, number> | undefined): number {
   const inactive = stat?.inactive_file ?? 0;
   return inactive < usage ? usage - inactive : Number.isNaN(usage) ? NaN : 0;
+}
+
+/**
+ * Memory the kernel cannot give back without swap: anonymous pages, tmpfs/shmem (counted in
+ * `file` but not reclaimable), and unreclaimable kernel memory. Page cache (active_file,
+ * inactive_file) is left out on purpose: the kernel reclaims it before it OOM-kills
+ * (Documentation/admin-guide/cgroup-v2.rst "memory.stat"; mm/vmscan.c reclaims file LRUs first).
+ * v2 `kernel` already sums kernel_stack, pagetables, percpu, vmalloc and slab; only
+ * slab_reclaimable (dentries, inodes) comes back under pressure. v1's memory.stat has no kernel
+ * memory at all (kmem lives in memory.kmem.*), so there it is anon + shmem.
+ */
+export function unreclaimable(stat: Readonly<Record<string, number>>, anon: number): number {
+  const kernel =
+    stat.kernel !== undefined
+      ? stat.kernel - (stat.slab_reclaimable ?? 0)
+      : (stat.kernel_stack ?? 0) +
+        (stat.pagetables ?? 0) +
+        (stat.percpu ?? 0) +
+        (stat.slab_unreclaimable ?? 0);
+  return anon + (stat.shmem ?? 0) + Math.max(0, kernel);
 }

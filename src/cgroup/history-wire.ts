@@ -1,0 +1,54 @@
+import { COLUMNS, workingSet, type ColumnName } from "./reading.js";
+
+/**
+ * A cgroup's history on the wire: one JSON array per column of reading.ts, plus the sample
+ * times (seconds) and the kubelet's working set. Served by the agent (GET /v1/containers),
+ * read by the controller, and what `memlens analyze` builds from a recording before the rules
+ * run, so that both see the same numbers.
+ *
+ * A value is a number, `null` when the kernel did not offer it (or it was not read), or `"max"`
+ * for no limit (limit, high): the kernel's own word, and JSON has no Infinity.
+ */
+export type WireValue = number | null | "max";
+export type HistoryJSON = { t: number[] } & Record<ColumnName | "working_set", WireValue[]>;
+
+/**
+ * The same history decoded, as it is held in memory: one Float64Array per column, NaN for not
+ * read, Infinity for no limit. What the rules' Series is copied from without a value-by-value
+ * decode.
+ */
+export type HistoryColumns = { t: Float64Array } & Record<ColumnName, Float64Array>;
+
+/** A history as either form: served JSON, or decoded columns. */
+export type AnyHistory = HistoryJSON | HistoryColumns;
+
+export function encodeValue(v: number): WireValue {
+  if (Number.isNaN(v)) return null;
+  return v === Infinity ? "max" : v;
+}
+
+export function decodeValue(v: WireValue | undefined): number {
+  if (v === null || v === undefined) return NaN;
+  return v === "max" ? Infinity : v;
+}
+
+/** Decoded columns as JSON, with the working set (usage - inactive_file) the kubelet shows. */
+export function encodeHistory(cols: HistoryColumns): HistoryJSON {
+  const n = cols.t.length;
+  const out = { t: Array.from(cols.t) } as HistoryJSON;
+  for (const { name } of COLUMNS) {
+    const values = cols[name];
+    const column = new Array<WireValue>(n);
+    // encodeValue, inlined: one call per value is most of the cost
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as number;
+      column[i] = v !== v ? null : v === Infinity ? "max" : v;
+    }
+    out[name] = column;
+  }
+  const ws = new Array<WireValue>(n);
+  for (let i = 0; i < n; i++)
+    ws[i] = encodeValue(workingSet(cols.usage[i] as number, cols.inactive_file[i] as number));
+  out.working_set = ws;
+  return out;
+}

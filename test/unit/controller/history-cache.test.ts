@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import type { ContainersResponse } from "../../../src/agent/api.js";
+import { CgroupHistory, type HistoryOptions } from "../../../src/cgroup/history.js";
+import { encodeHistory, type HistoryColumns } from "../../../src/cgroup/history-wire.js";
+import { rowFromSample } from "../../../src/cgroup/reading.js";
+import { traceToSamples } from "../../../src/cgroup/trace.js";
+import { HistoryCache } from "../../../src/controller/history-cache.js";
+import { loadTrace } from "../cgroup/fixtures.js";
+
+const UID = "pod-uid";
+// a short raw window and small buckets, so that the copy has to fold as the agent does
+const OPTIONS: HistoryOptions = { periodS: 1, retentionS: 40, rawWindowS: 8, bucketS: 3 };
+
+/** What the agent answers about one cgroup, history from `since` (as its API does). */
+function answer(history: CgroupHistory, since: number | undefined): ContainersResponse {
+  return {
+    node: "n",
+    cgroupVersion: "v2",
+    periodSeconds: OPTIONS.periodS,
+    historyOptions: OPTIONS,
+    containers: [
+      {
+        podUID: UID,
+        namespace: "ns",
+        pod: "p",
+        container: "app",
+        containerID: "c1",
+        kind: "container",
+        qos: "burstable",
+        cgroup: "/kubepods/pod/c1",
+        cgroupVersion: "v2",
+        requests: { memory: null },
+        limits: { memory: null },
+        gone: false,
+        goneAt: null,
+        history: JSON.parse(JSON.stringify(history.toJSON(since))) as ReturnType<CgroupHistory["toJSON"]>,
+      },
+    ],
+  };
+}
+
+describe("HistoryCache: the controller's copy of an agent's history, fed only what is new", () => {
+  for (const every of [1, 3, 7]) {
+    it(`polled every ${every} samples, the copy serves what the agent serves, and less travels`, () => {
+      const samples = traceToSamples(loadTrace("v2-memory-high-then-oom.jsonl"));
+      const agent = new CgroupHistory(OPTIONS);
+      const cache = new HistoryCache();
+      let sent = 0;
+      let full = 0;
+      samples.forEach((x, i) => {
+        agent.append(x.t, rowFromSample(x, samples[i - 1]));
+        if (i % every !== every - 1 && i !== samples.length - 1) return;
+        const since = cache.sinceFor(UID);
+        if (i >= every) expect(since, "a copy exists").to.not.equal(undefined);
+        const got = answer(agent, since);
+        sent += JSON.stringify(got).length;
+        full += JSON.stringify(answer(agent, undefined)).length;
+        const [entry] = cache.merge(UID, got, 0);
+        expect(encodeHistory(entry?.history as HistoryColumns)).to.deep.equal(
+          answer(agent, undefined).containers[0]?.history,
+        );
+      });
+      expect(sent).to.be.below(full);
+    });
+  }
+
+  it("drops a cgroup the agent stopped listing, and pods nobody asked about", () => {
+    const agent = new CgroupHistory(OPTIONS);
+    agent.append(1, rowFromSample({ t: 1, version: "v2", usage: 4096 }));
+    const cache = new HistoryCache();
+    cache.merge(UID, answer(agent, undefined), 1000);
+    expect(cache.sinceFor(UID)).to.be.closeTo(1, 0.001);
+    expect(cache.merge(UID, { ...answer(agent, 2), containers: [] }, 2000)).to.deep.equal([]);
+    expect(cache.sinceFor(UID)).to.equal(undefined);
+    cache.merge(UID, answer(agent, undefined), 3000);
+    cache.prune(4000);
+    expect(cache.sinceFor(UID)).to.equal(undefined);
+    expect(cache.bytes()).to.equal(0);
+  });
+});
