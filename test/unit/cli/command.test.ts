@@ -62,7 +62,7 @@ describe("memlens <command> --help (through the CLI)", () => {
     [["agent", "--help"], 0, /^usage: memlens agent \[flags\]/],
     [["agent", "record", "-h"], 0, /^usage: memlens agent record --cgroup DIR/],
     [["agent", "discover", "--help"], 0, /^usage: memlens agent discover/],
-    [["analyze", "--help"], 0, /^usage: memlens analyze --trace FILE/],
+    [["analyze", "--help"], 0, /^usage: memlens analyze \(--trace FILE \| --history FILE/],
     [["profile", "top", "--bogus"], 2, /^$/],
   ];
   for (const [argv, code, stdout] of rows) {
