@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readSync, statfsSync } from "node:fs";
 import type { CgroupVersion } from "../cgroup/files.js";
+import { KERNEL_PARTS } from "../cgroup/memory-stat.js";
 import { parsePids, survivors } from "../cgroup/procs.js";
 import { S, STAT_KEYS_READ, setStatColumns } from "../cgroup/reading.js";
 
@@ -178,9 +179,17 @@ function pickPressure(text: string, row: Float64Array): void {
 
 // v1 prints local and hierarchical (total_*) twins: total_* first, as v1StatToV2Names does
 // (v2's memory.stat is hierarchical). v1's memory.stat has no kernel memory.
-const V1_STAT: StatKey[] = STAT_KEYS_READ.map((k) => [k, [`total_${v1Name(k)}`, v1Name(k)]]);
+// v1's memory.stat holds no kernel memory (that is in memory.kmem.*): only the page counters are
+// looked for, not a dozen keys that are never there
+const V1_STAT: StatKey[] = STAT_KEYS_READ.filter((k) => !isKernelKey(k)).map((k) => [
+  k,
+  [`total_${v1Name(k)}`, v1Name(k)],
+]);
 const V1_SWAP: Wanted[] = [[["total_swap", "swap"], S.swap]];
 const V1_OOM: Wanted[] = [[["oom_kill"], S.oom_kill]];
+function isKernelKey(k: string): boolean {
+  return k === "kernel" || (KERNEL_PARTS as readonly string[]).includes(k);
+}
 function v1Name(v2: string): string {
   return v2 === "anon" ? "rss" : v2 === "file" ? "cache" : v2;
 }
