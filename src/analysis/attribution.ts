@@ -47,14 +47,6 @@ import {
 } from "./stats.js";
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./thresholds.js";
 
-export {
-  KERNEL_PARTS,
-  kernelOf,
-  kernelPartsOf,
-  pageCacheOf,
-  workingSetOf,
-  type KernelPart,
-} from "../cgroup/memory-stat.js";
 
 /** What each figure means and which one decides an OOM kill or an eviction. */
 export const MEMORY_FIGURES = {

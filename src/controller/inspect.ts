@@ -11,6 +11,7 @@ import { changedRecommendations, inspectionRecommendations } from "./inspection-
 import { POD_STATUS_RULES } from "./inspection-rules.js";
 import { inspectionSummary, oomKillCount } from "./inspection-summary.js";
 import { oomKillObservations } from "./oom-kill-observations.js";
+import { withProfiles, type HeapProfileReport } from "./profiles.js";
 import type { ResolvedTarget } from "./targets.js";
 
 /** What the node agents contributed to this pass. */
@@ -27,6 +28,8 @@ export interface InspectionInput {
   target: ResolvedTarget;
   now: Date;
   cgroups?: CgroupInput;
+  /** what the heap profiles of pods with findings said (podsToProfile of a pass without them) */
+  profiles?: ReadonlyMap<string, HeapProfileReport>;
 }
 
 export interface InspectionResult {
@@ -63,9 +66,12 @@ export function inspect(input: InspectionInput): InspectionResult {
     stillTrue: (f) => (POD_STATUS_RULES.has(f.rule) ? withinWindow(f) : dataMissing(f)),
     keepResolvedMs: Math.max(windowMs, 24 * 3_600_000),
   });
-  const findings = merged.findings.map((f) =>
+  const aged = merged.findings.map((f) =>
     POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
   );
+  const findings = input.profiles ? withProfiles(aged, input.profiles) : aged;
+  // the Events tell the findings as the status has them
+  const final = new Map(merged.findings.map((f, i) => [f, findings[i] as Finding]));
   const activeOom = findings.filter((f) => f.rule === RULE.OOMKilled && !f.resolved);
 
   const recommendations = inspectionRecommendations({
@@ -99,7 +105,10 @@ export function inspect(input: InspectionInput): InspectionResult {
       findings,
       recommendations,
     },
-    happened: merged.happened.map((finding) => ({ finding, pod: podByName.get(finding.pod) })),
+    happened: merged.happened.map((f) => {
+      const finding = final.get(f) ?? f;
+      return { finding, pod: podByName.get(finding.pod) };
+    }),
     newRecommendations: changedRecommendations(recommendations, previous),
   };
 }

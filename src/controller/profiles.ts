@@ -1,7 +1,7 @@
 import { RULE } from "../api/names.js";
 import type { Logger } from "pino";
 import type { EffectiveSpec } from "../api/defaults.js";
-import type { Finding, MemoryInspectionStatus } from "../api/memoryinspection.js";
+import type { Finding } from "../api/memoryinspection.js";
 import { errMessage } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
 import {
@@ -11,7 +11,7 @@ import {
   ProfileFormatError,
   type Profile,
 } from "../profiling/index.js";
-import { heapMessage, heapSummary } from "../profiling/summary.js";
+import { heapMessage, heapSummary, type HeapSummary } from "../profiling/summary.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 /** Findings worth the question "which code?". */
@@ -27,11 +27,55 @@ export interface ProfileCollectorOptions {
   maxBytes?: number;
 }
 
+/** What the pass learned from one pod's heap profile: its summary, or why there is none. */
+export type HeapProfileReport = { summary: HeapSummary; sentence: string } | { error: string };
+
+/** The pods whose findings ask "which code?" (at most MAX_PODS), from an inspection's findings. */
+export function podsToProfile(findings: readonly Finding[], spec: EffectiveSpec): string[] {
+  if (!spec.profiling.enabled || spec.profiling.port === undefined) return [];
+  const wanted = findings.filter((f) => !f.resolved && PROFILED_RULES.has(f.rule));
+  return [...new Set(wanted.map((f) => f.pod))].slice(0, MAX_PODS);
+}
+
 /**
- * Heap profiles for the findings that ask "which code?": fetched from the target's own pods
+ * The findings with what the heap profiles said: "which code" in the message of each finding
+ * that asks, the numbers in its evidence, or why no profile came. Pure: new objects, the given
+ * ones untouched.
+ */
+export function withProfiles(
+  findings: readonly Finding[],
+  reports: ReadonlyMap<string, HeapProfileReport>,
+): Finding[] {
+  return findings.map((f) => {
+    const report = reports.get(f.pod);
+    if (!report || f.resolved || !PROFILED_RULES.has(f.rule)) return f;
+    if ("error" in report) return { ...f, evidence: { ...f.evidence, profileError: report.error } };
+    const { summary, sentence } = report;
+    const evidence: Finding["evidence"] = {
+      ...f.evidence,
+      topAllocators: summary.top
+        .map((t) => `${t.function} ${Math.round(t.bytes / 1024)} KiB (${t.percent.toFixed(1)}%)`)
+        .join("; "),
+      profileSampleType: summary.sampleType,
+    };
+    if (summary.grown?.length)
+      evidence.grownSinceBaseline = summary.grown
+        .map((g) => `${g.function} +${Math.round(g.bytes / 1024)} KiB`)
+        .join("; ");
+    // a finding carried over from the last pass has last pass's sentence
+    return {
+      ...f,
+      message: `${f.message.replace(/ Heap profile: .*$/, "")} Heap profile: ${sentence}`,
+      evidence,
+    };
+  });
+}
+
+/**
+ * Heap profiles of the target's pods whose findings ask "which code?": fetched from those pods
  * only (their pod IP, the spec's port and path), bounded in time and size. The first profile of
- * a pod is kept as its baseline, so later passes also say what grew since. A failed fetch is
- * noted in the finding, never an error of the inspection.
+ * a pod is kept as its baseline, so later passes also say what grew since. A failed fetch is a
+ * report of its own, never an error of the inspection.
  */
 export class ProfileCollector {
   private readonly baselines = new Map<string, Profile>();
@@ -41,15 +85,17 @@ export class ProfileCollector {
     private readonly opts: ProfileCollectorOptions = {},
   ) {}
 
-  async enrich(status: MemoryInspectionStatus, pods: Pod[], spec: EffectiveSpec, key: string): Promise<void> {
+  async collect(
+    podNames: readonly string[],
+    pods: Pod[],
+    spec: EffectiveSpec,
+    key: string,
+  ): Promise<Map<string, HeapProfileReport>> {
+    const reports = new Map<string, HeapProfileReport>();
     const p = spec.profiling;
-    if (!p.enabled || p.port === undefined) return;
-    const wanted = (status.findings ?? []).filter((f) => !f.resolved && PROFILED_RULES.has(f.rule));
-    const podNames = [...new Set(wanted.map((f) => f.pod))].slice(0, MAX_PODS);
     for (const name of podNames) {
       const pod = pods.find((x) => x.metadata.name === name);
-      const findings = wanted.filter((f) => f.pod === name);
-      if (!pod?.status.podIP || pod.status.phase !== "Running") continue;
+      if (!pod?.status.podIP || pod.status.phase !== "Running" || p.port === undefined) continue;
       const url = `${p.scheme}://${pod.status.podIP}:${p.port}${p.path}`;
       try {
         const current = decodeProfile(
@@ -64,32 +110,18 @@ export class ProfileCollector {
           topN: p.topN,
           ...(p.sampleType ? { sampleType: p.sampleType } : {}),
         });
-        const sentence = heapMessage(summary);
-        for (const f of findings) annotate(f, sentence, summary);
+        reports.set(name, { summary, sentence: heapMessage(summary) });
       } catch (err) {
         const reason =
           err instanceof ProfileFetchError ? "fetch" : err instanceof ProfileFormatError ? "format" : "other";
         this.opts.metrics?.profileErrors.inc({ reason });
         this.log.warn({ key, pod: name, url, reason, err: errMessage(err) }, "heap profile not fetched");
-        for (const f of findings) f.evidence.profileError = errMessage(err).slice(0, 300);
+        reports.set(name, { error: errMessage(err).slice(0, 300) });
       }
     }
     // baselines of pods that are gone go too
     const live = new Set(pods.map((x) => x.metadata.uid));
     for (const uid of this.baselines.keys()) if (!live.has(uid)) this.baselines.delete(uid);
+    return reports;
   }
-}
-
-function annotate(f: Finding, sentence: string, summary: ReturnType<typeof heapSummary>): void {
-  const base = f.message.replace(/ Heap profile: .*$/, "");
-  f.message = `${base} Heap profile: ${sentence}`;
-  f.evidence.topAllocators = summary.top
-    .map((t) => `${t.function} ${Math.round(t.bytes / 1024)} KiB (${t.percent.toFixed(1)}%)`)
-    .join("; ");
-  if (summary.grown?.length) {
-    f.evidence.grownSinceBaseline = summary.grown
-      .map((g) => `${g.function} +${Math.round(g.bytes / 1024)} KiB`)
-      .join("; ");
-  }
-  f.evidence.profileSampleType = summary.sampleType;
 }

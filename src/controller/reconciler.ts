@@ -12,11 +12,11 @@ import type { EventRecorder, ObjectRef } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
 import { setCondition, type ConditionInput } from "./conditions.js";
-import { inspect, type CgroupInput } from "./inspect.js";
+import { inspect, type CgroupInput, type InspectionResult } from "./inspect.js";
 import type { AgentClient } from "./agents.js";
 import { analyzePodCgroups } from "./cgroup-findings.js";
 import { podWorkload } from "./targets.js";
-import { ProfileCollector } from "./profiles.js";
+import { ProfileCollector, podsToProfile } from "./profiles.js";
 import type { ControllerMetrics } from "./metrics.js";
 import { scheduleProblem, type Schedules } from "./schedules.js";
 import { resolveTarget, TargetNotFoundError } from "./targets.js";
@@ -24,6 +24,16 @@ import { resolveTarget, TargetNotFoundError } from "./targets.js";
 /** What a reconcile asks for next: run again after a delay, or wait for a change. */
 export interface Outcome {
   requeueAfterMs?: number;
+}
+
+/** What a pass decided, for the apply step: a full inspection, or only a Ready=False. */
+interface Plan {
+  result?: InspectionResult;
+  notReady?: ConditionInput;
+  now: Date;
+  /** the cron job of a scheduled inspection, or none */
+  schedule: { cron: string; timeZone?: string } | { remove: true };
+  requeue: Outcome;
 }
 
 export interface ReconcilerDeps {
@@ -78,61 +88,46 @@ export class Reconciler {
     return cached;
   }
 
+  /**
+   * One pass, in three steps: gather (every read from the world: the object, the target's pods,
+   * the agents, the heap profiles), decide (pure: the new status and what deserves an Event),
+   * apply (the status write, the Events, the cron job, and the requeue as the returned value).
+   */
   async reconcile(key: string): Promise<Outcome> {
     const mi = this.current(key);
-    const log = this.d.log.child({ key });
     if (!mi) {
       this.d.schedules.remove(key);
       this.written.delete(key);
       return {};
     }
+    const plan = await this.gatherAndDecide(mi, key);
+    return this.apply(mi, key, plan);
+  }
+
+  /** Steps 1 and 2: what the world says, then the pure pass over it. */
+  private async gatherAndDecide(mi: MemoryInspection, key: string): Promise<Plan> {
     const now = (this.d.now ?? (() => new Date()))();
-    const previous = mi.status ?? {};
     const generation = mi.metadata.generation;
+    const notReady = (reason: string, message: string, schedule: Plan["schedule"]): Plan => ({
+      notReady: { type: ConditionType.Ready, status: "False", reason, message },
+      now,
+      schedule,
+      requeue: {},
+    });
     const parsed = MemoryInspectionSpecSchema.safeParse(mi.spec ?? {});
-    if (!parsed.success) {
-      const message = `Invalid spec: ${describeSpecProblem(parsed.error.issues)}.`;
-      log.warn({ problem: message }, "invalid MemoryInspection");
-      await this.writeNotReady(
-        mi,
-        { type: ConditionType.Ready, status: "False", reason: Reason.InvalidSpec, message },
-        now,
-      );
-      return {};
-    }
+    if (!parsed.success)
+      return notReady(Reason.InvalidSpec, `Invalid spec: ${describeSpecProblem(parsed.error.issues)}.`, {
+        remove: true,
+      });
     const spec = effectiveSpec(parsed.data);
-    if (parsed.data.schedule) {
-      const problem = scheduleProblem(parsed.data.schedule, parsed.data.timeZone);
-      if (problem) {
-        await this.writeNotReady(
-          mi,
-          {
-            type: ConditionType.Ready,
-            status: "False",
-            reason: Reason.InvalidSpec,
-            message: `Invalid spec: ${problem}.`,
-          },
-          now,
-        );
-        return {};
-      }
-      if (!parsed.data.suspend) this.d.schedules.ensure(key, parsed.data.schedule, parsed.data.timeZone);
+    const { schedule: cron, timeZone, suspend } = parsed.data;
+    if (cron) {
+      const problem = scheduleProblem(cron, timeZone);
+      if (problem) return notReady(Reason.InvalidSpec, `Invalid spec: ${problem}.`, { remove: true });
     }
-    if (!parsed.data.schedule || parsed.data.suspend) this.d.schedules.remove(key);
-    if (parsed.data.suspend) {
-      await this.writeNotReady(
-        mi,
-        {
-          type: ConditionType.Ready,
-          status: "False",
-          reason: Reason.Suspended,
-          message: "Inspection is suspended (spec.suspend: true).",
-        },
-        now,
-      );
-      return {};
-    }
-    const requeue: Outcome = parsed.data.schedule ? {} : { requeueAfterMs: spec.intervalMs };
+    const schedule: Plan["schedule"] = cron && !suspend ? { cron, timeZone } : { remove: true };
+    if (suspend) return notReady(Reason.Suspended, "Inspection is suspended (spec.suspend: true).", schedule);
+    const requeue: Outcome = cron ? {} : { requeueAfterMs: spec.intervalMs };
 
     let target;
     try {
@@ -144,17 +139,7 @@ export class Reconciler {
       );
     } catch (err) {
       if (!(err instanceof TargetNotFoundError)) throw err;
-      await this.writeNotReady(
-        mi,
-        {
-          type: ConditionType.Ready,
-          status: "False",
-          reason: Reason.TargetNotFound,
-          message: `${err.message}.`,
-        },
-        now,
-      );
-      return requeue;
+      return { ...notReady(Reason.TargetNotFound, `${err.message}.`, schedule), requeue };
     }
 
     let cgroups: CgroupInput | undefined;
@@ -170,10 +155,32 @@ export class Reconciler {
         }),
       };
     }
-    const result = inspect({ generation, spec, previous, target, now, cgroups });
-    await this.profiles.enrich(result.status, target.pods, spec, key);
+    const input = { generation, spec, previous: mi.status ?? {}, target, now, cgroups };
+    let result = inspect(input);
+    // which pods' heap profiles answer "which code?" is itself a result of the pass: fetch them,
+    // then pass again with them (pure, cheap) rather than editing the status
+    const wanted = podsToProfile(result.status.findings ?? [], spec);
+    if (wanted.length) {
+      const profiles = await this.profiles.collect(wanted, target.pods, spec, key);
+      result = inspect({ ...input, profiles });
+    }
+    return { result, now, schedule, requeue };
+  }
+
+  /** Step 3: everything the pass changes in the world. */
+  private async apply(mi: MemoryInspection, key: string, plan: Plan): Promise<Outcome> {
+    if ("remove" in plan.schedule) this.d.schedules.remove(key);
+    else this.d.schedules.ensure(key, plan.schedule.cron, plan.schedule.timeZone);
+    if (plan.notReady) {
+      if (plan.notReady.reason === Reason.InvalidSpec)
+        this.d.log.child({ key }).warn({ problem: plan.notReady.message }, "invalid MemoryInspection");
+      await this.writeNotReady(mi, plan.notReady, plan.now);
+      return plan.requeue;
+    }
+    const result = plan.result as InspectionResult;
     await this.writeStatus(mi, result.status);
 
+    const log = this.d.log.child({ key });
     const regarding = this.ref(mi);
     for (const { finding, pod } of result.happened) {
       log.info(
@@ -200,7 +207,7 @@ export class Reconciler {
         seriesKey: `${rec.type} for ${rec.workload} container ${rec.container}:`,
       });
     }
-    return requeue;
+    return plan.requeue;
   }
 
   forget(key: string, uid?: string): void {

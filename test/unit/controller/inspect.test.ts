@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import type { MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
 import { inspect } from "../../../src/controller/inspect.js";
+import { podsToProfile, type HeapProfileReport } from "../../../src/controller/profiles.js";
 import type { ResolvedTarget } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { recordedPodWatch } from "./pod-fixtures.js";
@@ -135,5 +136,28 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     const res = inspect({ generation: 1, spec, previous: {}, target: target([]), now: new Date(T0) });
     expect(res.status.conditions?.find((c) => c.type === "Ready")?.reason).to.equal("NoPods");
     expect(res.status.oomKills).to.equal(0);
+  });
+});
+
+describe("inspect with heap profiles: a pure pass, the Event says what the status says", () => {
+  it("puts the profile's sentence into the OOMKilled finding and its Event, the previous status untouched", () => {
+    const pod = recordedPodWatch()
+      .filter((p) => p.metadata.name.startsWith("hog"))
+      .at(-1)!;
+    const profiled = effectiveSpec({
+      targetRef: { kind: "Deployment", name: "hog" },
+      profiling: { enabled: true, port: 6060 },
+    });
+    const input = { generation: 1, spec: profiled, previous: {}, target: target([pod]), now: new Date(T0) };
+    const plain = inspect(input);
+    expect(podsToProfile(plain.status.findings ?? [], profiled)).to.deep.equal([pod.metadata.name]);
+    const summary = { sampleType: "inuse_space", total: 1, top: [], grown: [] };
+    const sentence = "100% of in-use heap was allocated by `main.leak`.";
+    const profiles = new Map([[pod.metadata.name, { summary, sentence } as unknown as HeapProfileReport]]);
+    const res = inspect({ ...input, profiles });
+    const oom = res.status.findings?.find((f) => f.rule === "OOMKilled");
+    expect(oom?.message).to.match(/ Heap profile: 100% of in-use heap was allocated by `main.leak`\.$/);
+    expect(res.happened.find((h) => h.finding.rule === "OOMKilled")?.finding.message).to.equal(oom?.message);
+    expect(plain.status.findings?.find((f) => f.rule === "OOMKilled")?.message).not.to.match(/Heap profile/);
   });
 });

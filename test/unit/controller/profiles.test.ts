@@ -1,6 +1,7 @@
 // The controller's profile collector against pprof endpoints that misbehave: loopback HTTP
 // servers that are slow, huge, redirect elsewhere or answer garbage. Each failure must add no
 // finding, leave the finding's message alone, say why in its evidence, log one line and count.
+// What the reports add to the findings is pure (withProfiles), checked on the same answers.
 import { expect } from "chai";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,7 +9,7 @@ import { pino } from "pino";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import type { Finding, MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
 import { controllerMetrics } from "../../../src/controller/metrics.js";
-import { ProfileCollector } from "../../../src/controller/profiles.js";
+import { ProfileCollector, podsToProfile, withProfiles } from "../../../src/controller/profiles.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { fixture } from "../profiling/fixtures.js";
 
@@ -67,12 +68,16 @@ describe("controller profile collector on misbehaving pprof endpoints", function
     );
     const metrics = controllerMetrics();
     const collector = new ProfileCollector(log, { metrics, timeoutMs: 300, maxBytes: 64 << 10 });
-    const status: MemoryInspectionStatus = { findings: [leak("web-1")] };
+    const findings = [leak("web-1")];
     const spec = effectiveSpec({
       targetRef: { kind: "Deployment", name: "web" },
       profiling: { enabled: true, port },
     });
-    await collector.enrich(status, [pod("web-1")], spec, "shop/web");
+    const wanted = podsToProfile(findings, spec);
+    expect(wanted).to.deep.equal(["web-1"]);
+    const reports = await collector.collect(wanted, [pod("web-1")], spec, "shop/web");
+    const status: MemoryInspectionStatus = { findings: withProfiles(findings, reports) };
+    expect(findings[0]?.message, "the given findings untouched").to.equal("Anonymous memory grows 40 MiB/h.");
     const errors = Object.fromEntries(
       (await metrics.profileErrors.get()).values.map((v) => [String(v.labels.reason), v.value]),
     );
