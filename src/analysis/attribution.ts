@@ -47,7 +47,6 @@ import {
 } from "./stats.js";
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./thresholds.js";
 
-
 /** What each figure means and which one decides an OOM kill or an eviction. */
 export const MEMORY_FIGURES = {
   anon: "Anonymous memory: heap, thread stacks, anonymous mmap (memory.stat anon; v1 total_rss). Only swap can free it.",
