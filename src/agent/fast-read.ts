@@ -178,9 +178,8 @@ function pickPressure(text: string, row: Float64Array): void {
 }
 
 // v1 prints local and hierarchical (total_*) twins: total_* first, as v1StatToV2Names does
-// (v2's memory.stat is hierarchical). v1's memory.stat has no kernel memory.
-// v1's memory.stat holds no kernel memory (that is in memory.kmem.*): only the page counters are
-// looked for, not a dozen keys that are never there
+// (v2's memory.stat is hierarchical). v1's memory.stat holds no kernel memory (that is in
+// memory.kmem.*): only the page counters are looked for, not a dozen keys that are never there.
 const V1_STAT: StatKey[] = STAT_KEYS_READ.filter((k) => !isKernelKey(k)).map((k) => [
   k,
   [`total_${v1Name(k)}`, v1Name(k)],

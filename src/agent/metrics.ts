@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { workingSet, type ColumnName } from "../cgroup/reading.js";
+import { workingSet } from "../cgroup/memory-stat.js";
+import type { ColumnName } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
 
 export interface Labels {

@@ -12,6 +12,7 @@ import {
   groupedFit,
   inliers,
   makePoints,
+  median,
   risingFraction,
   theilSen,
   windowMinima,
@@ -195,7 +196,7 @@ function leakFinding(s: Series, y: Float64Array, fit: LeakFit, limit: number): R
   const what = metricName(s, current);
   const rate = `${formatBytes(fit.perHour)}/h (R² ${fit.r2.toFixed(2)})`;
   const lives = fit.killedLives;
-  const lifeS = median(lives);
+  const lifeS = median(Float64Array.from(lives), lives.length);
   // a restart loop: every life but the current one ended in an OOM kill, the next started low
   const loop = lives.length >= 2 && lives.length >= fit.runs - 1;
   const across = loop
@@ -261,11 +262,6 @@ function roughly(ms: number): string {
   if (ms >= 10 * 3_600_000) return formatDuration(Math.round(ms / 3_600_000) * 3_600_000);
   if (ms >= 3_600_000) return formatDuration(Math.round(ms / 60_000) * 60_000);
   return formatDuration(ms);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : ((s[(s.length - 1) >> 1] as number) + (s[s.length >> 1] as number)) / 2;
 }
 
 function round(x: number, digits: number): number {

@@ -1,4 +1,5 @@
-import { COLUMNS, workingSet, type ColumnName } from "./reading.js";
+import { workingSet } from "./memory-stat.js";
+import { COLUMNS, type ColumnName } from "./reading.js";
 
 /**
  * A cgroup's history on the wire: one JSON array per column of reading.ts, plus the sample
@@ -39,11 +40,7 @@ export function encodeHistory(cols: HistoryColumns): HistoryJSON {
   for (const { name } of COLUMNS) {
     const values = cols[name];
     const column = new Array<WireValue>(n);
-    // encodeValue, inlined: one call per value is most of the cost
-    for (let i = 0; i < n; i++) {
-      const v = values[i] as number;
-      column[i] = v !== v ? null : v === Infinity ? "max" : v;
-    }
+    for (let i = 0; i < n; i++) column[i] = encodeValue(values[i] as number);
     out[name] = column;
   }
   const ws = new Array<WireValue>(n);

@@ -88,12 +88,6 @@ class Ring {
     return k < 0 ? undefined : this.data.subarray(k * this.cap, (k + 1) * this.cap);
   }
 
-  /** the value of series s at ring position i (NaN when absent) */
-  get(s: number, i: number): number {
-    const k = this.slot[s] ?? -1;
-    return k < 0 ? NaN : (this.data[k * this.cap + i] ?? NaN);
-  }
-
   /** ring positions from oldest to newest whose time is >= since and < before */
   indexes(since: number, before: number): number[] {
     const out: number[] = [];
@@ -147,7 +141,7 @@ export class CgroupHistory {
     this.st.fill(NaN, BASE, BASE + 2 * COLUMN_COUNT);
   }
 
-  /** Adds one sample (t in seconds, row as built by series.ts); out-of-order samples are dropped. */
+  /** Adds one sample (t in seconds, a row of reading.ts); out-of-order samples are dropped. */
   append(t: number, row: Float64Array): void {
     if (t <= this.lastT) return;
     this.lastT = t;
@@ -174,20 +168,17 @@ export class CgroupHistory {
   /**
    * Appends the samples of a served history (toJSON of another CgroupHistory kept with the same
    * options) that are newer than this one's newest: a copy kept in step, folding old samples as
-   * the original does. Returns how many were added.
+   * the original does.
    */
-  appendJSON(h: HistoryJSON): number {
+  appendJSON(h: HistoryJSON): void {
     const row = emptyRow();
-    let added = 0;
     for (let i = 0; i < h.t.length; i++) {
       const t = h.t[i] as number;
       if (t <= this.lastT) continue; // NaN before the first: nothing to skip
       for (let s = 0; s < COLUMN_COUNT; s++)
         row[s] = decodeValue(h[(COLUMNS[s] as (typeof COLUMNS)[number]).name]?.[i]);
       this.append(t, row);
-      added++;
     }
-    return added;
   }
 
   private fold(t: number): void {

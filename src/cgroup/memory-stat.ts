@@ -75,11 +75,16 @@ export function kernelPartsOf(stat: Record<string, number>): Partial<Record<Kern
 /**
  * The kubelet's working set, as cAdvisor computes it (container/libcontainer/handler.go
  * setMemoryStats): usage minus inactive_file (v1 total_inactive_file, v2 inactive_file), 0 when
- * inactive_file is larger; usage itself when memory.stat has no inactive_file.
+ * inactive_file is larger; usage itself when there is no inactive_file (NaN).
  */
+export function workingSet(usage: number, inactiveFile: number): number {
+  if (Number.isNaN(usage)) return NaN;
+  return Number.isNaN(inactiveFile) ? usage : Math.max(0, usage - inactiveFile);
+}
+
+/** The same from a memory.stat (in v2 key names). */
 export function workingSetOf(usage: number, stat: Record<string, number> | undefined): number {
-  const inactive = stat?.inactive_file ?? 0;
-  return inactive < usage ? usage - inactive : Number.isNaN(usage) ? NaN : 0;
+  return workingSet(usage, stat?.inactive_file ?? NaN);
 }
 
 /**

@@ -115,9 +115,3 @@ export function rowFromSample(sample: MemorySample, previous?: MemorySample): Fl
   set(S.psi_some_avg10, sample.pressure?.some.avg10);
   return row;
 }
-
-/** The kubelet's working set: usage minus inactive file cache (what eviction and OOM decisions see). */
-export function workingSet(usage: number, inactiveFile: number): number {
-  if (Number.isNaN(usage)) return NaN;
-  return Number.isNaN(inactiveFile) ? usage : Math.max(0, usage - inactiveFile);
-}

@@ -8,6 +8,11 @@ export type CgroupEntry = Omit<ContainerEntry, "history"> & { history: HistoryCo
 interface Cached {
   entry: Omit<ContainerEntry, "history">;
   history: CgroupHistory;
+}
+
+/** One pod's copies, and when a pass last asked about the pod. */
+interface PodCopies {
+  cgroups: Map<string, Cached>;
   usedAt: number;
 }
 
@@ -18,8 +23,8 @@ interface Cached {
  * buckets), so it folds old samples exactly as the agent does and holds as little.
  */
 export class HistoryCache {
-  /** podUID -> cgroup path -> copy */
-  private readonly byPod = new Map<string, Map<string, Cached>>();
+  /** podUID -> the pod's copies, by cgroup path */
+  private readonly byPod = new Map<string, PodCopies>();
 
   /**
    * `since` for a pod's next request (epoch seconds, exclusive of what is here), or undefined to
@@ -27,7 +32,7 @@ export class HistoryCache {
    * after the last answer, so all its samples are newer than the newest here.
    */
   sinceFor(podUID: string): number | undefined {
-    const cgroups = this.byPod.get(podUID);
+    const cgroups = this.byPod.get(podUID)?.cgroups;
     if (!cgroups?.size) return undefined;
     let newest = -Infinity;
     for (const c of cgroups.values()) newest = Math.max(newest, c.history.lastTime);
@@ -41,37 +46,31 @@ export class HistoryCache {
    * the agent no longer lists is dropped here too.
    */
   merge(podUID: string, answer: ContainersResponse, nowMs: number): CgroupEntry[] {
-    const before = this.byPod.get(podUID);
+    const before = this.byPod.get(podUID)?.cgroups;
     const after = new Map<string, Cached>();
     for (const { history, ...entry } of answer.containers) {
       if (entry.podUID !== podUID) continue;
       const cached = before?.get(entry.cgroup) ?? {
         entry,
         history: new CgroupHistory(answer.historyOptions),
-        usedAt: nowMs,
       };
       cached.entry = entry;
-      cached.usedAt = nowMs;
       cached.history.appendJSON(history);
       after.set(entry.cgroup, cached);
     }
-    this.byPod.set(podUID, after);
+    this.byPod.set(podUID, { cgroups: after, usedAt: nowMs });
     return [...after.values()].map((c) => ({ ...c.entry, history: c.history.toColumns() }));
   }
 
   /** Forgets the pods not asked about since `olderThanMs` (no longer a target of any inspection). */
   prune(olderThanMs: number): void {
-    for (const [uid, cgroups] of this.byPod) {
-      let used = -Infinity;
-      for (const c of cgroups.values()) used = Math.max(used, c.usedAt);
-      if (used < olderThanMs) this.byPod.delete(uid);
-    }
+    for (const [uid, pod] of this.byPod) if (pod.usedAt < olderThanMs) this.byPod.delete(uid);
   }
 
-  /** bytes held by the copies' typed arrays, for the controller's metrics */
+  /** bytes held by the copies' typed arrays (the fetch benchmark reports it) */
   bytes(): number {
     let n = 0;
-    for (const cgroups of this.byPod.values()) for (const c of cgroups.values()) n += c.history.bytes();
+    for (const pod of this.byPod.values()) for (const c of pod.cgroups.values()) n += c.history.bytes();
     return n;
   }
 }
