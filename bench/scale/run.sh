@@ -49,7 +49,7 @@ write_kubeconfig "$KUBECONFIG" "$ADMIN_TOKEN"
 start_etcd
 # no kube-controller-manager and no scheduler: the bench creates bare pods bound to their nodes
 start_apiserver --max-requests-inflight 800 --max-mutating-requests-inflight 400
-"$BIN/kubectl" apply -f "$REPO/crds/memlens.dev_memoryinspections.yaml" >/dev/null
+"$BIN/kubectl" apply -f "$REPO/crds/" >/dev/null
 "$BIN/kubectl" wait --for condition=Established crd/memoryinspections.memlens.dev --timeout=30s >/dev/null
 
 # kwok: the stock fast node and pod stages, the node heartbeat, and the OOM-kill stage

@@ -2,7 +2,7 @@
 // (*MemoryLeaker).OnRequest keeps a buffer for every request it serves and never lets go,
 // with net/http/pprof mounted so memlens can fetch its heap profile.
 //
-//	catalog [serve] [-host 127.0.0.1] [-port 8080] [-leak-kib 24] [-cache-mib 0]
+//	catalog [serve] [-host 127.0.0.1] [-port 8080] [-leak-kib 24] [-leak-after 0s] [-cache-mib 0] [-heap-faults]
 //	catalog load -url http://127.0.0.1:8080/products [-rps 50]
 //
 // The port also comes from $PORT, the per-request leak from $LEAK_KIB. It listens on
@@ -119,9 +119,12 @@ func serve(args []string) error {
 	port := fs.Int("port", envInt("PORT", 8080), "port to listen on (env PORT)")
 	leakKiB := fs.Int("leak-kib", envInt("LEAK_KIB", 24), "KiB retained per /products request (env LEAK_KIB)")
 	cacheMiB := fs.Int("cache-mib", 0, "MiB of cache filled at start and kept, as a warm service holds")
+	leakAfter := fs.Duration("leak-after", 0, "serve this long without leaking first (a healthy start)")
+	heapFaults := fs.Bool("heap-faults", false, "serve /debug/faults?heap=ok|slow|huge|gone, which breaks the heap profile endpoint on demand (for tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	started := time.Now()
 	cache := warmCache(*cacheMiB << 20)
 	defer runtime.KeepAlive(cache)
 	leaker := &MemoryLeaker{size: *leakKiB << 10}
@@ -129,7 +132,9 @@ func serve(args []string) error {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/products", func(w http.ResponseWriter, r *http.Request) {
-		leaker.OnRequest(r)
+		if time.Since(started) >= *leakAfter {
+			leaker.OnRequest(r)
+		}
 		served.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(listProducts(50))
@@ -143,6 +148,11 @@ func serve(args []string) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if *heapFaults {
+		faults := &heapFaultsHandler{heap: pprof.Handler("heap")}
+		mux.Handle("/debug/pprof/heap", faults)
+		mux.HandleFunc("/debug/faults", faults.set)
+	}
 
 	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -171,6 +181,50 @@ func serve(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// heapFaultsHandler serves the heap profile as it is told: ok, slow (after a minute), huge
+// (128 MiB that never form a profile) or gone (404).
+type heapFaultsHandler struct {
+	heap http.Handler
+	mode atomic.Value
+}
+
+func (h *heapFaultsHandler) set(w http.ResponseWriter, r *http.Request) {
+	mode := r.URL.Query().Get("heap")
+	switch mode {
+	case "ok", "slow", "huge", "gone":
+		h.mode.Store(mode)
+		log.Printf("heap profile endpoint: %s", mode)
+		fmt.Fprintln(w, mode)
+	default:
+		http.Error(w, "heap must be ok, slow, huge or gone", http.StatusBadRequest)
+	}
+}
+
+func (h *heapFaultsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mode, _ := h.mode.Load().(string)
+	switch mode {
+	case "slow":
+		select {
+		case <-time.After(time.Minute):
+		case <-r.Context().Done():
+			return
+		}
+	case "huge":
+		w.Header().Set("Content-Type", "application/octet-stream")
+		chunk := make([]byte, 1<<20)
+		for i := 0; i < 128; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		return
+	case "gone":
+		http.NotFound(w, r)
+		return
+	}
+	h.heap.ServeHTTP(w, r)
 }
 
 // load sends GET requests to url at a steady rate until stopped; failures (the service

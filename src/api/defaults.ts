@@ -8,7 +8,13 @@ export const DEFAULTS = {
   window: "1h",
   leak: { minObservation: "15m", minGrowthPerHour: "1Mi", minFit: 0.8 },
   throttle: { minStallPercent: 10, qosFactor: 0.9 },
-  profiling: { path: "/debug/pprof/heap", scheme: "http" as const, topN: 5 },
+  profiling: {
+    path: "/debug/pprof/heap",
+    scheme: "http" as const,
+    topN: 5,
+    warmUp: "2m",
+    baselineRefresh: "1h",
+  },
 } as const;
 
 /** A spec with every default filled in and durations in milliseconds, for the code that acts on it. */
@@ -28,6 +34,8 @@ export interface EffectiveSpec {
     scheme: "http" | "https";
     sampleType?: string;
     topN: number;
+    warmUpMs: number;
+    baselineRefreshMs: number;
   };
 }
 
@@ -60,6 +68,8 @@ export function effectiveSpec(spec: MemoryInspectionSpec): EffectiveSpec {
       scheme: p.scheme ?? DEFAULTS.profiling.scheme,
       sampleType: p.sampleType,
       topN: p.topN ?? DEFAULTS.profiling.topN,
+      warmUpMs: parseDuration(p.warmUp ?? DEFAULTS.profiling.warmUp) ?? 120_000,
+      baselineRefreshMs: parseDuration(p.baselineRefresh ?? DEFAULTS.profiling.baselineRefresh) ?? 3_600_000,
     },
   };
 }

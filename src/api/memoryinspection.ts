@@ -191,6 +191,16 @@ const ProfilingSchema = withRules(
         .max(50)
         .optional()
         .meta({ description: "How many top allocators to report (default 5)." }),
+      warmUp: duration(
+        "How long a container runs before its heap profile becomes the baseline that later profiles are compared with (default 2m).",
+        "0s",
+        "24h",
+      ).optional(),
+      baselineRefresh: duration(
+        "A pod's baseline is replaced by a fresh profile once it is this old, while the pod has no open MemoryLeak or OOMKilled finding; with one, the baseline is kept (default 1h).",
+        "1m",
+        "168h",
+      ).optional(),
     })
     .strict()
     .meta({ description: "Heap profiles (pprof) of the target's pods; off by default." }),

@@ -28,7 +28,7 @@ export interface InspectionInput {
   target: ResolvedTarget;
   now: Date;
   cgroups?: CgroupInput;
-  /** what the heap profiles of pods with findings said (podsToProfile of a pass without them) */
+  /** what the heap profiles of pods with findings said (planProfiles of a pass without them), by pod */
   profiles?: ReadonlyMap<string, HeapProfileReport>;
 }
 
@@ -55,23 +55,22 @@ export function inspect(input: InspectionInput): InspectionResult {
   const analyses = input.cgroups?.analyses ?? [];
 
   const evictions = evictionObservations(target.pods, target.workload, prevByKey);
-  const observed = [
+  const seen = [
     ...oomKillObservations(target.pods, spec, prevByKey, withinWindow),
     ...evictions.observed,
     ...cgroupObservations(analyses, prevByKey, now),
   ];
+  // the profile's sentence joins this pass's observation, never an earlier pass's message
+  const observed = input.profiles ? withProfiles(seen, input.profiles, now) : seen;
   const dataMissing = cgroupDataMissing(input.cgroups?.analyses, podByName);
   const merged = mergeFindings(prevFindings, observed, now, {
     // a kill stays a fact for the window; a cgroup finding stays while its agent cannot tell
     stillTrue: (f) => (POD_STATUS_RULES.has(f.rule) ? withinWindow(f) : dataMissing(f)),
     keepResolvedMs: Math.max(windowMs, 24 * 3_600_000),
   });
-  const aged = merged.findings.map((f) =>
+  const findings = merged.findings.map((f) =>
     POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
   );
-  const findings = input.profiles ? withProfiles(aged, input.profiles) : aged;
-  // the Events tell the findings as the status has them
-  const final = new Map(merged.findings.map((f, i) => [f, findings[i] as Finding]));
   const activeOom = findings.filter((f) => f.rule === RULE.OOMKilled && !f.resolved);
 
   const recommendations = inspectionRecommendations({
@@ -105,10 +104,7 @@ export function inspect(input: InspectionInput): InspectionResult {
       findings,
       recommendations,
     },
-    happened: merged.happened.map((f) => {
-      const finding = final.get(f) ?? f;
-      return { finding, pod: podByName.get(finding.pod) };
-    }),
+    happened: merged.happened.map((finding) => ({ finding, pod: podByName.get(finding.pod) })),
     newRecommendations: changedRecommendations(recommendations, previous),
   };
 }

@@ -1,22 +1,25 @@
 import { ConditionType, Reason } from "../api/names.js";
 import type { Logger } from "pino";
-import { effectiveSpec } from "../api/defaults.js";
+import { effectiveSpec, type EffectiveSpec } from "../api/defaults.js";
 import { API_VERSION, KIND, GROUP, VERSION, PLURAL } from "../api/group.js";
 import {
   MemoryInspectionSpecSchema,
+  type Finding,
   type MemoryInspection,
   type MemoryInspectionStatus,
 } from "../api/memoryinspection.js";
 import type { KubeClient } from "../kube/client.js";
 import type { EventRecorder, ObjectRef } from "../kube/events.js";
-import type { Informer } from "../kube/informer.js";
+import { errMessage, type Informer } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
 import { setCondition, type ConditionInput } from "./conditions.js";
 import { inspect, type CgroupInput, type InspectionResult } from "./inspect.js";
 import type { AgentClient } from "./agents.js";
 import { analyzePodCgroups } from "./cgroup-findings.js";
 import { podWorkload } from "./targets.js";
-import { ProfileCollector, podsToProfile } from "./profiles.js";
+import { ProfileCollector, type HeapProfileReport } from "./profiles.js";
+import { HeapProfileStore } from "./heap-profile-store.js";
+import { planProfiles, type KeptState } from "./profile-plan.js";
 import type { ControllerMetrics } from "./metrics.js";
 import { scheduleProblem, type Schedules } from "./schedules.js";
 import { resolveTarget, TargetNotFoundError } from "./targets.js";
@@ -74,10 +77,12 @@ export class Reconciler {
   /** status writes not yet seen by the informer: keyed by the resourceVersion they replaced */
   private readonly written = new Map<string, { from: string; obj: MemoryInspection }>();
 
+  private readonly heapProfiles: HeapProfileStore;
   private readonly profiles: ProfileCollector;
 
   constructor(private readonly d: ReconcilerDeps) {
-    this.profiles = new ProfileCollector(d.log, { metrics: d.metrics });
+    this.heapProfiles = new HeapProfileStore(d.client);
+    this.profiles = new ProfileCollector(this.heapProfiles, d.log, { metrics: d.metrics });
   }
 
   private current(key: string): MemoryInspection | undefined {
@@ -100,12 +105,12 @@ export class Reconciler {
       this.written.delete(key);
       return {};
     }
-    const plan = await this.gatherAndDecide(mi, key);
+    const plan = await this.gatherAndDecide(mi);
     return this.apply(mi, key, plan);
   }
 
   /** Steps 1 and 2: what the world says, then the pure pass over it. */
-  private async gatherAndDecide(mi: MemoryInspection, key: string): Promise<Plan> {
+  private async gatherAndDecide(mi: MemoryInspection): Promise<Plan> {
     const now = (this.d.now ?? (() => new Date()))();
     const generation = mi.metadata.generation;
     const notReady = (reason: string, message: string, schedule: Plan["schedule"]): Plan => ({
@@ -156,15 +161,40 @@ export class Reconciler {
       };
     }
     const input = { generation, spec, previous: mi.status ?? {}, target, now, cgroups };
-    let result = inspect(input);
-    // which pods' heap profiles answer "which code?" is itself a result of the pass: fetch them,
-    // then pass again with them (pure, cheap) rather than editing the status
-    const wanted = podsToProfile(result.status.findings ?? [], spec);
-    if (wanted.length) {
-      const profiles = await this.profiles.collect(wanted, target.pods, spec, key);
-      result = inspect({ ...input, profiles });
+    const result = inspect(input);
+    // which pods' heap profiles to fetch depends on the pass's findings: fetch them, then pass
+    // again with what they said (pure, cheap) rather than editing the status
+    const profiles = await this.gatherProfiles(mi, spec, target.pods, result.status.findings ?? [], now);
+    return { result: profiles ? inspect({ ...input, profiles }) : result, now, schedule, requeue };
+  }
+
+  /**
+   * The heap profiles this pass plans: baselines of warmed-up pods, and comparisons for pods with
+   * findings. What is kept for pods that left the target goes. Never fails the pass.
+   */
+  private async gatherProfiles(
+    mi: MemoryInspection,
+    spec: EffectiveSpec,
+    pods: Pod[],
+    findings: Finding[],
+    now: Date,
+  ): Promise<Map<string, HeapProfileReport> | undefined> {
+    if (!spec.profiling.enabled) return undefined;
+    const log = this.d.log.child({ key: `${mi.metadata.namespace}/${mi.metadata.name}` });
+    let kept: Map<string, KeptState>;
+    try {
+      kept = await this.heapProfiles.keptFor(mi);
+      await this.heapProfiles.prune(mi, new Set(pods.map((p) => p.metadata.uid)));
+    } catch (err) {
+      log.warn({ err: errMessage(err) }, "kept heap profiles not read");
+      kept = new Map();
+      const error = `the heap profiles kept in the cluster could not be read: ${errMessage(err).slice(0, 200)}`;
+      const asking = planProfiles({ spec, pods, findings, kept, now }).filter((t) => t.report);
+      return asking.length ? new Map(asking.map((t) => [t.pod.metadata.name, { error }])) : undefined;
     }
-    return { result, now, schedule, requeue };
+    const tasks = planProfiles({ spec, pods, findings, kept, now });
+    if (!tasks.length) return undefined;
+    return this.profiles.collect(mi, tasks, kept, spec, now);
   }
 
   /** Step 3: everything the pass changes in the world. */
@@ -212,7 +242,10 @@ export class Reconciler {
 
   forget(key: string, uid?: string): void {
     this.written.delete(key);
-    if (uid) this.d.events.forget(uid);
+    if (uid) {
+      this.d.events.forget(uid);
+      this.heapProfiles.forget(uid);
+    }
   }
 
   private ref(mi: MemoryInspection): ObjectRef {

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { analyzeContainer } from "../analysis/analyze.js";
 import { formatAnalysisText } from "../analysis/report.js";
 import { parseTrace, traceToSamples } from "../cgroup/trace.js";
-import { decodeProfile, fetchHeapProfile, flameGraphSvg } from "../profiling/index.js";
+import { inspectionProfiles } from "../cli/inspection-profiles.js";
+import { decodeProfile, flameGraphSvg } from "../profiling/index.js";
 import { heapMessage, heapSummary } from "../profiling/summary.js";
 import { packagePath } from "../package-root.js";
 import { deployMemlens, getJson, kubectl } from "./kubectl.js";
@@ -17,7 +18,6 @@ export const THROTTLE_STORY = "catalog-qos";
 /** What labels the local cluster's cgroup v2 node with MemoryQoS (cluster/vm). */
 export const CGROUP_V2_NODE_LABEL = "memlens.dev/cgroup-version=v2";
 const RECORDING = packagePath("test/fixtures/cgroup-traces/v2-memory-high-then-oom.jsonl");
-const CATALOG_PROFILE_PORT = 18080;
 
 export interface DemoInspection {
   metadata: { name: string };
@@ -116,14 +116,19 @@ export function throttlingFromRecording(): string {
   return formatAnalysisText(analysis);
 }
 
-/** The catalog's heap right now: top allocators, and a flame graph written to `dir`. */
+/**
+ * The catalog's heap as memlens keeps it in the cluster (`memlens profile flame mi/catalog`):
+ * what grew since the baseline, and that growth as a flame graph written to `dir`.
+ */
 export async function catalogHeap(ns: string, dir: string): Promise<{ sentence: string; svg: string }> {
-  const ip = (await appPods(ns, "catalog"))[0]?.status.podIP;
-  if (!ip) throw new Error("no running catalog pod");
-  const url = `http://${ip}:${CATALOG_PROFILE_PORT}/debug/pprof/heap`;
-  const profile = decodeProfile(await fetchHeapProfile(url, { timeoutMs: 5000, maxBytes: 64 << 20 }));
+  const kept = await inspectionProfiles("catalog", { namespace: ns });
+  if (!kept.base) throw new Error("no profile has been compared with the baseline yet");
+  const [profile, base] = [decodeProfile(kept.current), decodeProfile(kept.base)];
   mkdirSync(dir, { recursive: true });
   const svg = join(dir, "catalog-heap.svg");
-  writeFileSync(svg, flameGraphSvg(profile, { title: "catalog: in-use heap" }));
-  return { sentence: heapMessage(heapSummary(profile, undefined, { topN: 5 })), svg };
+  writeFileSync(
+    svg,
+    flameGraphSvg(profile, { base, title: "catalog: in-use heap, growth since the baseline in red" }),
+  );
+  return { sentence: heapMessage(heapSummary(profile, base, { topN: 5 })), svg };
 }

@@ -33,6 +33,8 @@ export interface RequestInit {
 /** Where the apiserver is and how to authenticate to it: what KubeClient needs of a kubeconfig. */
 export interface ClusterAccess {
   server: string;
+  /** the kubeconfig context's namespace, where it names one */
+  namespace?: string;
   applyToHTTPSOptions(opts: RequestOptions): Promise<void>;
 }
 
@@ -60,13 +62,22 @@ export function inClusterAccess(dir = SA_DIR): ClusterAccess {
   };
 }
 
+/** What a person may choose as kubectl lets them: --kubeconfig and --context. */
+export interface AccessChoice {
+  kubeconfig?: string;
+  context?: string;
+}
+
 /**
- * The ServiceAccount inside a cluster; KUBECONFIG (or ~/.kube/config) outside one, read directly
- * when it holds a token or a client certificate, else through client-node.
+ * The ServiceAccount inside a cluster; else the kubeconfig (--kubeconfig, KUBECONFIG or
+ * ~/.kube/config) with its current context or the one chosen, read directly when it holds a token
+ * or a client certificate, else through client-node.
  */
-export async function loadClusterAccess(): Promise<ClusterAccess> {
-  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return inClusterAccess();
-  const simple = simpleKubeconfigAccess(process.env.KUBECONFIG || join(homedir(), ".kube", "config"));
+export async function loadClusterAccess(choice: AccessChoice = {}): Promise<ClusterAccess> {
+  const chosen = choice.kubeconfig ?? process.env.KUBECONFIG;
+  if (process.env.KUBERNETES_SERVICE_HOST && !chosen && !choice.context) return inClusterAccess();
+  const path = chosen || join(homedir(), ".kube", "config");
+  const simple = simpleKubeconfigAccess(path, undefined, choice.context);
   if (simple) return simple;
   // an optional dependency: images for the cluster leave it out (in a pod it is never needed)
   const { KubeConfig } = await import("@kubernetes/client-node").catch(() => {
@@ -76,10 +87,17 @@ export async function loadClusterAccess(): Promise<ClusterAccess> {
     );
   });
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  if (choice.kubeconfig) kc.loadFromFile(choice.kubeconfig);
+  else kc.loadFromDefault();
+  if (choice.context) kc.setCurrentContext(choice.context);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
-  return { server: cluster.server, applyToHTTPSOptions: (opts) => kc.applyToHTTPSOptions(opts) };
+  const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  return {
+    server: cluster.server,
+    ...(namespace ? { namespace } : {}),
+    applyToHTTPSOptions: (opts) => kc.applyToHTTPSOptions(opts),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { ClusterAccess } from "./client.js";
 
 interface Kubeconfig {
   "current-context"?: string;
-  contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
+  contexts?: { name: string; context?: { cluster?: string; user?: string; namespace?: string } }[];
   clusters?: { name: string; cluster?: Record<string, unknown> }[];
   users?: { name: string; user?: Record<string, unknown> }[];
 }
@@ -35,10 +35,14 @@ const USER_KEYS = new Set([
  * agent. Undefined for anything more (exec plugins, auth providers, proxies, several files):
  * the caller then uses client-node.
  */
-export function simpleKubeconfigAccess(path: string, now = () => Date.now()): ClusterAccess | undefined {
+export function simpleKubeconfigAccess(
+  path: string,
+  now = () => Date.now(),
+  context?: string,
+): ClusterAccess | undefined {
   if (path.includes(":") || !existsSync(path)) return undefined;
   const kc = parse(readFileSync(path, "utf8")) as Kubeconfig | null;
-  const ctx = kc?.contexts?.find((c) => c.name === kc["current-context"])?.context;
+  const ctx = kc?.contexts?.find((c) => c.name === (context ?? kc["current-context"]))?.context;
   const cluster = kc?.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
   const user = kc?.users?.find((u) => u.name === ctx?.user)?.user ?? {};
   if (!cluster || typeof cluster.server !== "string") return undefined;
@@ -64,6 +68,7 @@ export function simpleKubeconfigAccess(path: string, now = () => Date.now()): Cl
   const tokenFile = user.tokenFile;
   return {
     server: cluster.server,
+    ...(ctx?.namespace ? { namespace: ctx.namespace } : {}),
     applyToHTTPSOptions(opts) {
       // a token file is re-read every minute, as client-go does (it may be rotated)
       if (tokenFile !== undefined && (!token.value || now() - token.readAt > 60_000))

@@ -26,6 +26,8 @@ export interface ContainerStatus {
 }
 export interface ContainerSpec {
   name: string;
+  /** the declared containerPorts: which container serves the heap profile */
+  ports?: number[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 export interface OwnerRef {
@@ -133,7 +135,10 @@ export function slimPod(raw: Raw): Pod {
     spec: {
       nodeName: spec.nodeName,
       restartPolicy: spec.restartPolicy,
-      containers: (spec.containers ?? []).map((c) => ({ name: c.name, resources: c.resources })),
+      containers: (spec.containers ?? []).map((c) => {
+        const ports = (c as { ports?: { containerPort: number }[] }).ports?.map((p) => p.containerPort);
+        return { name: c.name, ...(ports?.length ? { ports } : {}), resources: c.resources };
+      }),
       volumes: spec.volumes
         ?.filter((v) => v.emptyDir)
         .map((v) => ({ name: v.name, emptyDir: pick(v.emptyDir, ["medium", "sizeLimit"]) })),

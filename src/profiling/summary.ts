@@ -38,6 +38,8 @@ export interface HeapSummary {
   grown?: HeapGrownEntry[];
   /** With a baseline: total minus the baseline's total. */
   totalDelta?: number;
+  /** With a baseline: the sum of the positive flat deltas (what grew, before what shrank). */
+  growth?: number;
 }
 
 export function heapSummary(
@@ -60,15 +62,23 @@ export function heapSummary(
       .slice(0, topN)
       .map((r): HeapGrownEntry => ({ function: r.function, bytes: r.flat }));
     summary.totalDelta = diffTable.rows.reduce((sum, r) => sum + r.flat, 0);
+    summary.growth = diffTable.rows.reduce((sum, r) => sum + Math.max(r.flat, 0), 0);
   }
   return summary;
 }
 
+/** When the baseline was taken, for the sentence: "at 10:02 UTC (38 min ago)". */
+export interface BaselineTime {
+  at: Date;
+  now: Date;
+}
+
 /**
- * One sentence for a finding, e.g. "88% of in-use heap was allocated by
- * `main.(*MemoryLeaker).OnRequest`; since the baseline it grew 12 MiB."
+ * One sentence for a finding, e.g. "98% of in-use heap was allocated by
+ * `main.(*MemoryLeaker).OnRequest`; since the baseline at 10:02 UTC (38 min ago): +61 MiB in
+ * `main.(*MemoryLeaker).OnRequest` (92% of growth)."
  */
-export function heapMessage(summary: HeapSummary): string {
+export function heapMessage(summary: HeapSummary, baseline?: BaselineTime): string {
   const what = describeType(summary.sampleType);
   const first = summary.top[0];
   if (first === undefined || summary.total === 0) {
@@ -77,15 +87,32 @@ export function heapMessage(summary: HeapSummary): string {
   let sentence = `${percentText(first.percent)} of ${what.noun} ${what.verb} \`${first.function}\``;
   const grown = summary.grown;
   if (grown !== undefined) {
+    const since = baseline ? `the baseline ${baselineWhen(baseline)}` : "the baseline";
     const top = grown[0];
-    if (top === undefined) sentence += "; nothing has grown since the baseline";
-    else if (top.function === first.function) {
-      sentence += `; since the baseline it grew ${amount(top.bytes, summary.unit)}`;
-    } else {
-      sentence += `; since the baseline \`${top.function}\` grew the most, by ${amount(top.bytes, summary.unit)}`;
+    if (top === undefined) sentence += `; nothing has grown since ${since}`;
+    else {
+      const share = summary.growth ? ` (${percentText((100 * top.bytes) / summary.growth)} of growth)` : "";
+      sentence += `; since ${since}: +${amount(top.bytes, summary.unit)} in \`${top.function}\`${share}`;
     }
   }
   return `${sentence}.`;
+}
+
+/** "at 10:02 UTC (38 min ago)"; another day's baseline with its date. */
+export function baselineWhen({ at, now }: BaselineTime): string {
+  const iso = at.toISOString();
+  const sameDay = iso.slice(0, 10) === now.toISOString().slice(0, 10);
+  const clock = `${sameDay ? "" : `${iso.slice(0, 10)} `}${iso.slice(11, 16)} UTC`;
+  const minutes = Math.max(0, Math.floor((now.getTime() - at.getTime()) / 60_000));
+  const ago =
+    minutes < 1
+      ? "less than a minute ago"
+      : minutes < 120
+        ? `${minutes} min ago`
+        : minutes < 48 * 60
+          ? `${Math.floor(minutes / 60)} h ago`
+          : `${Math.floor(minutes / 1440)} days ago`;
+  return `at ${clock} (${ago})`;
 }
 
 function describeType(sampleType: string): { noun: string; verb: string } {

@@ -34,6 +34,35 @@ export function deployMemlens(): Promise<void> {
   return deployed;
 }
 
+export interface Lease {
+  spec: { holderIdentity?: string; leaseTransitions?: number };
+}
+export const lease = () => getJson<Lease>(["-n", "memlens-system", "get", "lease", "memlens-controller"]);
+
+/**
+ * Deletes the leader controller's pod at once (no grace: it cannot hand the Lease over) and
+ * waits for the standby to take the Lease; resolves to the new leader's Lease.
+ */
+export async function killLeader(): Promise<{ before: Lease; after: Lease }> {
+  const before = await lease();
+  const leader = before.spec.holderIdentity ?? "";
+  await kubectl([
+    "-n",
+    "memlens-system",
+    "delete",
+    "pod",
+    leader,
+    "--grace-period=0",
+    "--force",
+    "--wait=false",
+  ]);
+  const after = await eventually("a new leader", 60_000, async () => {
+    const l = await lease();
+    return l.spec.holderIdentity && l.spec.holderIdentity !== leader ? l : undefined;
+  });
+  return { before, after };
+}
+
 let counter = 0;
 /** A fresh namespace per test file, so files can run side by side without seeing each other. */
 export async function testNamespace(prefix: string): Promise<string> {
@@ -70,12 +99,12 @@ export const NODE_V1 = "memlens-node";
 export const NODE_V2 = "memlens-node-v2";
 
 /**
- * A one-container Deployment for the local cluster (hostNetwork: it has no pod network), pinned
+ * A Deployment (one container "app", or the containers given) for the local cluster (hostNetwork: it has no pod network), pinned
  * to a node: the cluster's two kernels behave differently, and a test means one of them.
  */
 export function deploymentManifest(
   name: string,
-  container: Record<string, unknown>,
+  container: Record<string, unknown> | Record<string, unknown>[],
   volumes: unknown[] = [],
   node = NODE_V1,
 ) {
@@ -94,7 +123,11 @@ export function deploymentManifest(
           hostNetwork: true,
           nodeSelector: { "kubernetes.io/hostname": node },
           terminationGracePeriodSeconds: 1,
-          containers: [{ name: "app", imagePullPolicy: "Never", ...container }],
+          containers: (Array.isArray(container) ? container : [container]).map((c) => ({
+            name: "app",
+            imagePullPolicy: "Never",
+            ...c,
+          })),
           volumes,
         },
       },

@@ -23,6 +23,8 @@ describe("least-privilege RBAC (what the deployed identities may do)", function 
     [controller, "watch", "memoryinspections.memlens.dev"],
     [controller, "patch", "memoryinspections.memlens.dev/status"],
     [controller, "list", "pods"],
+    [controller, "patch", "heapprofiles.memlens.dev"],
+    [controller, "delete", "heapprofiles.memlens.dev"],
     [controller, "create", "events.events.k8s.io"],
     [controller, "update", "leases.coordination.k8s.io", "memlens-system"],
     [agent, "create", "tokenreviews.authentication.k8s.io"],
@@ -33,10 +35,13 @@ describe("least-privilege RBAC (what the deployed identities may do)", function 
     [controller, "patch", "memoryinspections.memlens.dev"],
     [controller, "delete", "pods"],
     [controller, "get", "secrets"],
+    [controller, "get", "configmaps"],
+    [controller, "get", "pods/proxy"],
     [controller, "update", "deployments.apps"],
     [controller, "update", "leases.coordination.k8s.io", "default"],
     [agent, "get", "secrets"],
     [agent, "list", "memoryinspections.memlens.dev"],
+    [agent, "list", "heapprofiles.memlens.dev"],
     [agent, "create", "events.events.k8s.io"],
   ];
   for (const [who, verb, res, ns] of allowed) {

@@ -107,8 +107,11 @@ export const demoCommand: Command = async (argv) => {
           try {
             const heap = await catalogHeap(ns, ".memlens/demo");
             heapShown = true;
-            say(`\n[catalog] top allocators: ${heap.sentence}`);
-            say(`[catalog] flame graph of the in-use heap: ${heap.svg}`);
+            say(`\n[catalog] heap profile against its baseline: ${heap.sentence}`);
+            say(
+              `[catalog] flame graph, growth since the baseline in red: ${heap.svg}\n` +
+                `          (from any terminal: memlens profile flame mi/catalog -n ${ns} -o catalog-heap.svg)`,
+            );
           } catch {
             // the catalog is restarting after a kill: try again next round
           }

@@ -38,15 +38,18 @@ const table: Record<string, Entry> = {
     run: async () => (await import("./crds.js")).crdsCommand,
   },
   "profile diff": {
-    summary: "what grew since a baseline heap profile, as go tool pprof -top -diff_base (FILE --base BASE)",
+    summary:
+      "what grew since a baseline heap profile, as go tool pprof -top -diff_base (FILE --base BASE, or mi/NAME [-n NS])",
     run: async () => (await import("./profile.js")).profileDiffCommand,
   },
   "profile flame": {
-    summary: "write a pprof profile as a self-contained SVG flame graph (FILE [--base BASE] -o out.svg)",
+    summary:
+      "a heap profile as a self-contained SVG flame graph, growth marked (FILE [--base BASE] or mi/NAME, -o out.svg)",
     run: async () => (await import("./profile.js")).profileFlameCommand,
   },
   "profile top": {
-    summary: "top functions of a pprof profile, as go tool pprof -top (FILE [--cum] [--format json])",
+    summary:
+      "top functions of a pprof profile, as go tool pprof -top (FILE or mi/NAME [--cum] [--format json])",
     run: async () => (await import("./profile.js")).profileTopCommand,
   },
 };

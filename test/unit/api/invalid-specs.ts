@@ -42,6 +42,16 @@ export const INVALID_SPECS: [string, unknown, string][] = [
   ["profiling without port", { targetRef: deploy, profiling: { enabled: true } }, "port"],
   ["port out of range", { targetRef: deploy, profiling: { enabled: true, port: 70000 } }, "port"],
   [
+    "warm-up that is not a duration",
+    { targetRef: deploy, profiling: { enabled: true, port: 6060, warmUp: "a while" } },
+    "warmUp",
+  ],
+  [
+    "baseline refreshed too often",
+    { targetRef: deploy, profiling: { enabled: true, port: 6060, baselineRefresh: "10s" } },
+    "baselineRefresh",
+  ],
+  [
     "relative profile path",
     { targetRef: deploy, profiling: { enabled: true, port: 6060, path: "debug" } },
     "path",

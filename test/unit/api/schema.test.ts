@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { MemoryInspectionSpecSchema } from "../../../src/api/memoryinspection.js";
 import { describeSpecProblem } from "../../../src/controller/reconciler.js";
-import { CRD_DIRS, CRD_FILE, crdYaml } from "../../../src/cli/commands/crds.js";
+import { CRD_DIRS, CRD_FILES, crdYaml } from "../../../src/cli/commands/crds.js";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import { deploy, INVALID_SPECS } from "./invalid-specs.js";
 
@@ -45,7 +45,8 @@ describe("MemoryInspection spec validation (zod, as the controller checks it)", 
 describe("CRD", () => {
   for (const dir of CRD_DIRS) {
     it(`${dir}/ is what \`make crds\` generates from the schemas (run \`make crds\` if this fails)`, () => {
-      expect(readFileSync(`${dir}/${CRD_FILE}`, "utf8")).to.equal(crdYaml());
+      for (const file of CRD_FILES)
+        expect(readFileSync(`${dir}/${file}`, "utf8"), file).to.equal(crdYaml(file));
     });
   }
 
@@ -56,7 +57,7 @@ describe("CRD", () => {
   });
 
   it("carries the admission rules as CEL with the same messages", () => {
-    const yaml = crdYaml();
+    const yaml = crdYaml(CRD_FILES[0] ?? "");
     expect(yaml).to.contain("x-kubernetes-validations");
     expect(yaml).to.contain("spec.targetRef and spec.selector are mutually exclusive");
     expect(yaml).not.to.contain("additionalProperties: false");

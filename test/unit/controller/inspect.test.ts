@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import type { MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
 import { inspect } from "../../../src/controller/inspect.js";
-import { podsToProfile, type HeapProfileReport } from "../../../src/controller/profiles.js";
+import type { HeapProfileReport } from "../../../src/controller/profiles.js";
 import type { ResolvedTarget } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { recordedPodWatch } from "./pod-fixtures.js";
@@ -150,14 +150,33 @@ describe("inspect with heap profiles: a pure pass, the Event says what the statu
     });
     const input = { generation: 1, spec: profiled, previous: {}, target: target([pod]), now: new Date(T0) };
     const plain = inspect(input);
-    expect(podsToProfile(plain.status.findings ?? [], profiled)).to.deep.equal([pod.metadata.name]);
-    const summary = { sampleType: "inuse_space", total: 1, top: [], grown: [] };
-    const sentence = "100% of in-use heap was allocated by `main.leak`.";
-    const profiles = new Map([[pod.metadata.name, { summary, sentence } as unknown as HeapProfileReport]]);
+    expect(plain.status.findings?.find((f) => f.rule === "OOMKilled")?.pod).to.equal(pod.metadata.name);
+    const summary = {
+      sampleType: "inuse_space",
+      unit: "bytes",
+      total: 64 << 20,
+      top: [{ function: "main.leak", bytes: 64 << 20, percent: 100 }],
+      grown: [{ function: "main.leak", bytes: 61 << 20 }],
+      growth: 66 << 20,
+    };
+    const baselineAt = new Date(T0 - 38 * 60_000 - 5_000).toISOString();
+    const profiles = new Map<string, HeapProfileReport>([[pod.metadata.name, { summary, baselineAt }]]);
     const res = inspect({ ...input, profiles });
     const oom = res.status.findings?.find((f) => f.rule === "OOMKilled");
-    expect(oom?.message).to.match(/ Heap profile: 100% of in-use heap was allocated by `main.leak`\.$/);
+    const clock = baselineAt.slice(11, 16);
+    expect(oom?.message).to.match(
+      new RegExp(
+        ` Heap profile: 100% of in-use heap was allocated by \`main.leak\`; since the baseline at ${clock} UTC \\(38 min ago\\): \\+61 MiB in \`main.leak\` \\(92% of growth\\)\\.$`,
+      ),
+    );
+    expect(oom?.evidence.baselineTakenAt).to.equal(baselineAt);
+    expect(oom?.evidence.grownSinceBaseline).to.equal("main.leak +62464 KiB");
     expect(res.happened.find((h) => h.finding.rule === "OOMKilled")?.finding.message).to.equal(oom?.message);
+    // the next pass carries the finding over: its sentence is this pass's, never appended twice
+    const next = inspect({ ...input, previous: res.status, profiles, now: new Date(T0 + 60_000) });
+    const again = next.status.findings?.find((f) => f.rule === "OOMKilled");
+    expect(again?.message.match(/Heap profile/g)).to.have.length(1);
+    expect(again?.message).to.contain("(39 min ago)");
     expect(plain.status.findings?.find((f) => f.rule === "OOMKilled")?.message).not.to.match(/Heap profile/);
   });
 });

@@ -1,6 +1,7 @@
 // The controller's profile collector against pprof endpoints that misbehave: loopback HTTP
 // servers that are slow, huge, redirect elsewhere or answer garbage. Each failure must add no
-// finding, leave the finding's message alone, say why in its evidence, log one line and count.
+// finding, leave the finding's message alone, say why in its evidence, log one line and count,
+// and touch nothing kept (the store here has no apiserver: any call to it would fail the pass).
 // What the reports add to the findings is pure (withProfiles), checked on the same answers.
 import { expect } from "chai";
 import http from "node:http";
@@ -9,7 +10,10 @@ import { pino } from "pino";
 import { effectiveSpec } from "../../../src/api/defaults.js";
 import type { Finding, MemoryInspectionStatus } from "../../../src/api/memoryinspection.js";
 import { controllerMetrics } from "../../../src/controller/metrics.js";
-import { ProfileCollector, podsToProfile, withProfiles } from "../../../src/controller/profiles.js";
+import { HeapProfileStore } from "../../../src/controller/heap-profile-store.js";
+import { planProfiles } from "../../../src/controller/profile-plan.js";
+import { ProfileCollector, withProfiles } from "../../../src/controller/profiles.js";
+import { KubeClient } from "../../../src/kube/client.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { fixture } from "../profiling/fixtures.js";
 
@@ -23,7 +27,13 @@ function pod(name: string): Pod {
   return {
     metadata: { name, namespace: "shop", uid: `uid-${name}` },
     spec: { containers: [{ name: "app" }] },
-    status: { phase: "Running", podIP: "127.0.0.1" },
+    status: {
+      phase: "Running",
+      podIP: "127.0.0.1",
+      containerStatuses: [
+        { name: "app", restartCount: 0, state: { running: { startedAt: "2025-12-31T23:00:00Z" } } },
+      ],
+    },
   };
 }
 
@@ -67,16 +77,27 @@ describe("controller profile collector on misbehaving pprof endpoints", function
       { write: (s: string) => logs.push(JSON.parse(s) as Record<string, unknown>) },
     );
     const metrics = controllerMetrics();
-    const collector = new ProfileCollector(log, { metrics, timeoutMs: 300, maxBytes: 64 << 10 });
+    const nowhere = new HeapProfileStore(
+      new KubeClient({ server: "http://127.0.0.1:1", applyToHTTPSOptions: () => Promise.resolve() }),
+    );
+    const collector = new ProfileCollector(nowhere, log, { metrics, timeoutMs: 300, maxBytes: 64 << 10 });
     const findings = [leak("web-1")];
     const spec = effectiveSpec({
       targetRef: { kind: "Deployment", name: "web" },
-      profiling: { enabled: true, port },
+      profiling: { enabled: true, port, warmUp: "24h" },
     });
-    const wanted = podsToProfile(findings, spec);
-    expect(wanted).to.deep.equal(["web-1"]);
-    const reports = await collector.collect(wanted, [pod("web-1")], spec, "shop/web");
-    const status: MemoryInspectionStatus = { findings: withProfiles(findings, reports) };
+    const now = new Date("2026-01-01T00:00:00Z");
+    const mi = {
+      apiVersion: "memlens.dev/v1alpha1",
+      kind: "MemoryInspection",
+      metadata: { name: "web", namespace: "shop", uid: "mi-uid" },
+    };
+    const tasks = planProfiles({ spec, pods: [pod("web-1")], findings, kept: new Map(), now });
+    expect(tasks.map((t) => [t.pod.metadata.name, t.report, t.takeBaseline])).to.deep.equal([
+      ["web-1", true, false],
+    ]);
+    const reports = await collector.collect(mi, tasks, new Map(), spec, now);
+    const status: MemoryInspectionStatus = { findings: withProfiles(findings, reports, now) };
     expect(findings[0]?.message, "the given findings untouched").to.equal("Anonymous memory grows 40 MiB/h.");
     const errors = Object.fromEntries(
       (await metrics.profileErrors.get()).values.map((v) => [String(v.labels.reason), v.value]),
@@ -96,10 +117,12 @@ describe("controller profile collector on misbehaving pprof endpoints", function
     expect(r.errors).to.deep.equal({ [reason]: 1 });
   }
 
-  it("annotates the finding from a good profile, counting nothing (the baseline)", async () => {
+  it("annotates the finding from a good profile, counting nothing, and says when the baseline comes", async () => {
     const profile = fixture("catalog-later.pb.gz");
     const r = await collect(await start((_req, res) => res.end(profile)));
-    expect(r.status.findings?.[0]?.message).to.match(/Heap profile: .*OnRequest/);
+    expect(r.status.findings?.[0]?.message).to.match(
+      /Heap profile: .*OnRequest`\. \(No baseline yet: it is taken once the container has run 24h\.\)$/,
+    );
     expect(r.errors).to.deep.equal({});
   });
 

@@ -57,14 +57,14 @@ describe("profiling/summary", () => {
     expect(s.top[0]?.function).to.equal("main.(*MemoryLeaker).OnRequest");
     expect(s.grown?.[0]?.function).to.equal("main.(*MemoryLeaker).OnRequest");
     expect(heapMessage(s)).to.equal(
-      "98% of in-use heap was allocated by `main.(*MemoryLeaker).OnRequest`; since the baseline it grew 15 MiB.",
+      "98% of in-use heap was allocated by `main.(*MemoryLeaker).OnRequest`; since the baseline: +15 MiB in `main.(*MemoryLeaker).OnRequest` (100% of growth).",
     );
   });
 
   it("names the leaking method of the Node.js demo", () => {
     const s = heapSummary(loadFixture("node-later.pb.gz"), loadFixture("node-base.pb.gz"), { topN: 5 });
     expect(heapMessage(s)).to.match(
-      /^79% of in-use heap was allocated by `onRequest`; since the baseline it grew \d+ MiB\.$/,
+      /^79% of in-use heap was allocated by `onRequest`; since the baseline: \+\d+ MiB in `onRequest` \(\d+% of growth\)\.$/,
     );
   });
 
@@ -86,12 +86,22 @@ describe("profiling/summary", () => {
       ),
     );
 
+  it("tells the growth's share when several functions grew", () => {
+    const s = heapSummary(profile(10 << 20, 32 << 20), profile(4 << 20, 30 << 20), { topN: 5 });
+    expect(s.growth).to.equal(8 << 20);
+    expect(heapMessage(s)).to.match(/: \+6 MiB in `leak` \(75% of growth\)\.$/);
+  });
+
   it("says which function grew when it is not the largest one", () => {
     const s = heapSummary(profile(10 << 20, 30 << 20), profile(2 << 20, 30 << 20), { topN: 5 });
     expect(s.top.map((t) => t.function)).to.deep.equal(["cache", "leak"]);
     expect(s.grown).to.deep.equal([{ function: "leak", bytes: 8 << 20 }]);
     expect(heapMessage(s)).to.equal(
-      "75% of in-use heap was allocated by `cache`; since the baseline `leak` grew the most, by 8 MiB.",
+      "75% of in-use heap was allocated by `cache`; since the baseline: +8 MiB in `leak` (100% of growth).",
+    );
+    const now = new Date("2026-12-02T10:40:30Z");
+    expect(heapMessage(s, { at: new Date("2026-12-02T10:02:10Z"), now })).to.equal(
+      "75% of in-use heap was allocated by `cache`; since the baseline at 10:02 UTC (38 min ago): +8 MiB in `leak` (100% of growth).",
     );
   });
 
@@ -102,6 +112,11 @@ describe("profiling/summary", () => {
     expect(s.totalDelta).to.equal(0);
     expect(heapMessage(s)).to.equal(
       "75% of in-use heap was allocated by `cache`; nothing has grown since the baseline.",
+    );
+    expect(
+      heapMessage(s, { at: new Date("2026-11-29T23:50:00Z"), now: new Date("2026-12-02T10:00:00Z") }),
+    ).to.equal(
+      "75% of in-use heap was allocated by `cache`; nothing has grown since the baseline at 2026-11-29 23:50 UTC (2 days ago).",
     );
   });
 

@@ -1,0 +1,115 @@
+// The heap profiles a MemoryInspection keeps in the cluster (HeapProfile objects), for the
+// `memlens profile` commands given `mi/NAME` instead of a file: read through the API server,
+// with kubectl's flags, so nobody needs the controller's pod or the workload's port.
+import { GROUP, PLURAL, VERSION } from "../api/group.js";
+import { HEAP_PROFILE_PLURAL, INSPECTION_UID_LABEL, type HeapProfile } from "../api/heapprofile.js";
+import type { MemoryInspection } from "../api/memoryinspection.js";
+import { PROFILED_RULES } from "../controller/profile-plan.js";
+import { isNotFound, KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
+import { UsageError } from "./command.js";
+
+const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
+
+/** The inspection's name when `arg` names one (`mi/catalog`), else undefined (a file). */
+export function inspectionRef(arg: string): string | undefined {
+  return REF.exec(arg)?.[1];
+}
+
+/** A failure the user can act on (no such inspection, nothing kept yet): exit 1, no stack. */
+export class ProfileSourceError extends Error {}
+
+export interface InspectionProfiles {
+  pod: string;
+  /** the latest profile a finding was compared with; the baseline when there is none yet */
+  current: Uint8Array;
+  /** the baseline, when `current` is the latest */
+  base?: Uint8Array;
+  /** one line for stderr: which pod, which profiles, taken when */
+  description: string;
+}
+
+export async function inspectionProfiles(
+  name: string,
+  opts: AccessChoice & { namespace?: string; pod?: string },
+): Promise<InspectionProfiles> {
+  const access = await loadClusterAccess(opts);
+  const client = new KubeClient(access);
+  const ns = opts.namespace ?? access.namespace ?? "default";
+  let mi: MemoryInspection;
+  try {
+    mi = await client.get<MemoryInspection>(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`);
+  } catch (err) {
+    if (isNotFound(err))
+      throw new ProfileSourceError(`memoryinspection "${name}" not found in namespace "${ns}"`);
+    throw err;
+  }
+  const { items } = await client.get<{ items: HeapProfile[] }>(
+    `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${HEAP_PROFILE_PLURAL}`,
+    { query: { labelSelector: `${INSPECTION_UID_LABEL}=${mi.metadata.uid}` } },
+  );
+  const kept = (pod: string) => items.find((i) => i.spec.pod === pod);
+  let chosen: HeapProfile | undefined;
+  if (opts.pod !== undefined) {
+    chosen = kept(opts.pod);
+    if (!chosen)
+      throw new ProfileSourceError(
+        `mi/${name} keeps no heap profile of pod "${opts.pod}"${items.length ? ` (it keeps: ${items.map((i) => i.spec.pod).join(", ")})` : ""}`,
+      );
+  } else {
+    // the pod a finding is about, else the one profiled last
+    const asked = (mi.status?.findings ?? []).filter((f) => !f.resolved && PROFILED_RULES.has(f.rule));
+    chosen =
+      asked.map((f) => kept(f.pod)).find((h) => h?.spec.latest) ??
+      [...items].sort((a, b) => lastTaken(b).localeCompare(lastTaken(a)))[0];
+  }
+  if (!chosen) {
+    const off = (mi.spec as { profiling?: { enabled?: boolean } } | undefined)?.profiling?.enabled !== true;
+    throw new ProfileSourceError(
+      off
+        ? `mi/${name} has profiling off: set spec.profiling.enabled and spec.profiling.port`
+        : `mi/${name} keeps no heap profile yet: a pod's baseline is taken once its container has run spec.profiling.warmUp (default 2m)`,
+    );
+  }
+  const { baseline, latest, pod } = chosen.spec;
+  const bytes = (b64: string) => Buffer.from(b64, "base64");
+  if (!latest)
+    return {
+      pod,
+      current: bytes(baseline.profile),
+      description: `pod ${pod}: the baseline taken ${baseline.takenAt} (no finding has been compared with it yet)`,
+    };
+  return {
+    pod,
+    current: bytes(latest.profile),
+    base: bytes(baseline.profile),
+    description: `pod ${pod}: the profile taken ${latest.takenAt} against the baseline taken ${baseline.takenAt}`,
+  };
+}
+
+const lastTaken = (h: HeapProfile) => h.spec.latest?.takenAt ?? h.spec.baseline.takenAt;
+
+/** The flags that choose the cluster and the pod, shared by the profile commands. */
+export const CLUSTER_OPTIONS = {
+  namespace: { type: "string", short: "n" },
+  pod: { type: "string" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+} as const;
+
+export function clusterChoice(values: {
+  namespace?: string;
+  pod?: string;
+  kubeconfig?: string;
+  context?: string;
+}): AccessChoice & { namespace?: string; pod?: string } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+}
+
+/** Flags that mean nothing for a file: said, rather than ignored. */
+export function refuseClusterFlags(values: Record<string, unknown>): void {
+  const given = Object.keys(CLUSTER_OPTIONS).filter((k) => values[k] !== undefined);
+  if (given.length)
+    throw new UsageError(
+      `--${given.join(", --")} only apply to mi/NAME (the profiles a MemoryInspection keeps)`,
+    );
+}
