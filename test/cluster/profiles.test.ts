@@ -14,6 +14,7 @@ import {
   killLeader,
   kubectl,
   deploymentManifest,
+  inspectionManifest,
   testNamespace,
   type MI,
 } from "./kube.js";
@@ -57,19 +58,9 @@ function catalog(name: string, port: number) {
 }
 
 function inspection(name: string, port: number) {
-  return {
-    apiVersion: "memlens.dev/v1alpha1",
-    kind: "MemoryInspection",
-    metadata: { name },
-    spec: {
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-      containers: ["catalog"],
-      interval: "10s",
-      window: "10m",
-      rules: { leak: { minObservation: "1m" } },
-      profiling: { enabled: true, port, warmUp: "10s" },
-    },
-  };
+  const mi = inspectionManifest(name, "1m");
+  const profiling = { enabled: true, port, warmUp: "10s" };
+  return { ...mi, spec: { ...mi.spec, containers: ["catalog"], interval: "10s", profiling } };
 }
 
 describe("heap-profile baselines kept in the cluster", function () {
