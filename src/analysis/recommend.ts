@@ -122,6 +122,16 @@ function memoryResources(request?: string, limit?: string): Resources {
   };
 }
 
+/** How to find the code that keeps the memory, where no heap profile has named it. */
+export const FIND_THE_LEAK =
+  "find what keeps the memory (enable profiling in the MemoryInspection, or take two heap profiles some time apart and diff them) and fix it";
+
+/** Why FixLeak: the leak finding's sentence, the kills so far, and what to do instead of a larger limit. */
+export function fixLeakReason(finding: string, kills: number, whatToDo = FIND_THE_LEAK): string {
+  const killed = kills > 0 ? ` It was OOM-killed ${kills === 1 ? "once" : `${kills} times`} already.` : "";
+  return `${finding}${killed} A larger limit only delays the next OOM kill: ${whatToDo}.`;
+}
+
 /**
  * A leak: no resource setting fixes it, a larger limit only moves the next OOM kill later.
  * The patch keeps the current resources (applying it changes nothing) so the recommendation
@@ -140,16 +150,10 @@ export function fixLeak(
   const patch =
     "# FixLeak: no resource change fixes a leak; these are the current resources, unchanged\n" +
     resourcesPatch(input.workload, input.container, current);
-  const killed =
-    input.kills > 0
-      ? ` It was OOM-killed ${input.kills === 1 ? "once" : `${input.kills} times`} already.`
-      : "";
   return recommendation("FixLeak", input, {
     current,
     suggested: current,
-    reason:
-      `${input.finding}${killed} A larger limit only delays the next OOM kill: find what keeps the memory ` +
-      "(enable profiling in the MemoryInspection, or take two heap profiles some time apart and diff them) and fix it.",
+    reason: fixLeakReason(input.finding, input.kills),
     patch,
     command: false,
   });

@@ -28,6 +28,8 @@ export interface InspectionInput {
   target: ResolvedTarget;
   now: Date;
   cgroups?: CgroupInput;
+  /** the MemoryInspection's name and namespace, for the commands recommendations name */
+  inspection?: { name: string; namespace: string };
   /** what the heap profiles of pods with findings said (planProfiles of a pass without them), by pod */
   profiles?: ReadonlyMap<string, HeapProfileReport>;
 }
@@ -80,6 +82,7 @@ export function inspect(input: InspectionInput): InspectionResult {
     pods: podByName,
     analyses,
     evictions: evictions.recommendations,
+    ...(input.inspection ? { inspection: input.inspection } : {}),
   });
   const conditions = inspectionConditions({
     previous: previous.conditions,

@@ -1,6 +1,6 @@
 import { RULE } from "../api/names.js";
 import type { Finding, MemoryInspectionStatus, Recommendation } from "../api/memoryinspection.js";
-import { raiseMemoryLimit, type WorkloadRef } from "../analysis/recommend.js";
+import { fixLeakReason, raiseMemoryLimit, type WorkloadRef } from "../analysis/recommend.js";
 import type { Pod } from "../kube/pod.js";
 import type { ContainerAnalysis } from "./cgroup-findings.js";
 import { podWorkload } from "./targets.js";
@@ -15,6 +15,8 @@ export interface RecommendationInput {
   pods: ReadonlyMap<string, Pod>;
   analyses: readonly ContainerAnalysis[];
   evictions: readonly Recommendation[];
+  /** the MemoryInspection, for the commands a recommendation names */
+  inspection?: { name: string; namespace: string };
 }
 
 /**
@@ -33,7 +35,7 @@ export function inspectionRecommendations(input: RecommendationInput): Recommend
       const k = `${r.type}/${r.workload}/${r.container}`;
       if (seen.has(k)) continue;
       seen.add(k);
-      recommendations.push(r);
+      recommendations.push(r.type === "FixLeak" ? withProfiledLeak(r, a, input) : r);
     }
   }
   recommendations.push(...raiseLimits(input));
@@ -45,6 +47,31 @@ export function inspectionRecommendations(input: RecommendationInput): Recommend
     }
   }
   return recommendations;
+}
+
+/**
+ * FixLeak where the heap profile named the code: the reason tells the profile's sentence (the
+ * leak finding of this pass carries it) and where the growth is drawn, not "enable profiling".
+ */
+function withProfiledLeak(
+  r: Recommendation,
+  a: ContainerAnalysis,
+  input: RecommendationInput,
+): Recommendation {
+  const leak = input.findings.find(
+    (f) =>
+      f.rule === RULE.MemoryLeak &&
+      f.pod === a.pod.metadata.name &&
+      f.container === a.container &&
+      !f.resolved,
+  );
+  if (leak?.evidence.topAllocators === undefined) return r;
+  const kills = a.findings.find((f) => f.rule === RULE.OOMKilled)?.count ?? 0;
+  const mi = input.inspection;
+  const draw = mi
+    ? ` (\`memlens profile flame mi/${mi.name} -n ${mi.namespace}\` draws what grew since the baseline)`
+    : "";
+  return { ...r, reason: fixLeakReason(leak.message, kills, `fix the code the heap profile names${draw}`) };
 }
 
 /** RaiseMemoryLimit per workload container with active kills, all its pods' kills added up. */

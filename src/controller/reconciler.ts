@@ -160,7 +160,8 @@ export class Reconciler {
         }),
       };
     }
-    const input = { generation, spec, previous: mi.status ?? {}, target, now, cgroups };
+    const inspection = { name: mi.metadata.name, namespace: mi.metadata.namespace };
+    const input = { generation, spec, previous: mi.status ?? {}, target, now, cgroups, inspection };
     const result = inspect(input);
     // which pods' heap profiles to fetch depends on the pass's findings: fetch them, then pass
     // again with what they said (pure, cheap) rather than editing the status
