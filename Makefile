@@ -15,10 +15,11 @@ help:
 	@echo "make demo          run the demo on a local cluster (DURATION=10m to stop by itself)"
 	@echo "make test          lint + all tests (unit and on a real local cluster)"
 	@echo "make build         compile TypeScript into dist/"
-	@echo "make crds          regenerate crds/ and config/crd/ from the zod schemas"
+	@echo "make crds          regenerate crds/, config/crd/ and the chart's crds/ from the zod schemas"
 	@echo "make images        build the local OCI images (and import them into a running cluster)"
 	@echo "make cluster-up    start the local single-node cluster (.memlens/kubeconfig)"
 	@echo "make cluster-down  stop it and leave nothing behind"
+	@echo "make tools         build helm and promtool (pinned, cached) that the tests check the chart and rules with"
 	@echo "make bench         run the benchmarks in bench/ and print their tables"
 	@echo "make bench-scale   the controller at 1000 MemoryInspections x 10 pods on kwok (LOAD_MINUTES=10)"
 
@@ -43,6 +44,11 @@ images: build
 cluster-binaries:
 	cluster/build.sh
 
+# helm and promtool from their Go modules, pinned, cached beside the cluster's binaries
+.PHONY: tools
+tools:
+	cluster/tools.sh
+
 .PHONY: cluster-up
 cluster-up: images cluster-binaries
 	cluster/up.sh
@@ -57,7 +63,7 @@ test-unit: build
 
 # One cluster for the whole run, shared by the cluster tests, always stopped at the end.
 .PHONY: test
-test: lint build cluster-binaries images
+test: lint build cluster-binaries tools images
 	cluster/with-cluster.sh mocha --timeout 600000 'dist/test/unit/**/*.test.js' 'dist/test/cluster/**/*.test.js'
 
 .PHONY: demo

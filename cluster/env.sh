@@ -3,6 +3,7 @@ CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$CLUSTER_DIR")
 source "$CLUSTER_DIR/versions.sh"
 BIN=$(memlens_bin_dir)
+TOOLS_BIN=$(memlens_tools_dir)
 MEMLENS_DIR=$REPO/.memlens
 KUBECONFIG_PATH=$MEMLENS_DIR/kubeconfig
 LOG_DIR=$MEMLENS_DIR/logs

@@ -5,7 +5,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/up.sh" || exit 1
 source "$here/env.sh"
 export KUBECONFIG=$KUBECONFIG_PATH
-export PATH="$BIN:$PATH" # the kubectl built with the cluster, same version
+export PATH="$BIN:$TOOLS_BIN:$PATH" # the kubectl built with the cluster (same version), helm, promtool
 trap '"$here/down.sh"' EXIT
 trap 'exit 130' INT TERM
 "$@"

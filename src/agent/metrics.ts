@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "../process-metrics.js";
 import { workingSet } from "../cgroup/memory-stat.js";
 import type { ColumnName } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
@@ -117,7 +118,7 @@ export class AgentMetrics {
         this.set(store.bytes());
       },
     });
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     this.labels = labels;
   }
 

@@ -59,7 +59,8 @@ function crd(d: CrdDefinition): JsonSchema {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${d.plural}.${GROUP}` },
+    // the label config/default gives everything: with it here, Helm's crds/ and kustomize agree
+    metadata: { name: `${d.plural}.${GROUP}`, labels: { "app.kubernetes.io/part-of": "memlens" } },
     spec: {
       group: GROUP,
       names: {

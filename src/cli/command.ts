@@ -1,5 +1,16 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
+/**
+ * How the user called this CLI: "kubectl memlens" when kubectl found it on the PATH as the
+ * plugin kubectl-memlens, else "memlens". Usage and error lines use it.
+ */
+export function programName(argv1 = process.argv[1] ?? ""): string {
+  return /(^|\/)kubectl-memlens(\.js)?$/.test(argv1) ? "kubectl memlens" : "memlens";
+}
+
+/** Exit codes scripts can use: 0 nothing wrong, 1 an error, 2 bad usage, 3 findings to act on. */
+export const EXIT = { ok: 0, error: 1, usage: 2, findings: 3 } as const;
+
 /** A CLI command: parses its own argv and resolves to the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 

@@ -5,7 +5,8 @@ import { GROUP, PLURAL, VERSION } from "../api/group.js";
 import { HEAP_PROFILE_PLURAL, INSPECTION_UID_LABEL, type HeapProfile } from "../api/heapprofile.js";
 import type { MemoryInspection } from "../api/memoryinspection.js";
 import { PROFILED_RULES } from "../controller/profile-plan.js";
-import { isNotFound, KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
+import { isNotFound } from "../kube/client.js";
+import { CLUSTER_FLAGS, connect, type ClusterChoice } from "./cluster.js";
 import { UsageError } from "./command.js";
 
 const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
@@ -30,11 +31,9 @@ export interface InspectionProfiles {
 
 export async function inspectionProfiles(
   name: string,
-  opts: AccessChoice & { namespace?: string; pod?: string },
+  opts: ClusterChoice & { pod?: string },
 ): Promise<InspectionProfiles> {
-  const access = await loadClusterAccess(opts);
-  const client = new KubeClient(access);
-  const ns = opts.namespace ?? access.namespace ?? "default";
+  const { client, namespace: ns } = await connect(opts);
   let mi: MemoryInspection;
   try {
     mi = await client.get<MemoryInspection>(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`);
@@ -89,19 +88,14 @@ export async function inspectionProfiles(
 const lastTaken = (h: HeapProfile) => h.spec.latest?.takenAt ?? h.spec.baseline.takenAt;
 
 /** The flags that choose the cluster and the pod, shared by the profile commands. */
-export const CLUSTER_OPTIONS = {
-  namespace: { type: "string", short: "n" },
-  pod: { type: "string" },
-  kubeconfig: { type: "string" },
-  context: { type: "string" },
-} as const;
+export const CLUSTER_OPTIONS = { ...CLUSTER_FLAGS, pod: { type: "string" } } as const;
 
 export function clusterChoice(values: {
   namespace?: string;
   pod?: string;
   kubeconfig?: string;
   context?: string;
-}): AccessChoice & { namespace?: string; pod?: string } {
+}): ClusterChoice & { pod?: string } {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
 }
 

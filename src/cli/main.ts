@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { UsageError, type Command } from "./command.js";
+import { programName, UsageError, type Command } from "./command.js";
 import { commands, usage } from "./commands/index.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
       err instanceof UsageError ||
       (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))
     ) {
-      process.stderr.write(`memlens ${name}: ${err.message}\n`);
+      process.stderr.write(`${programName()} ${name}: ${err.message}\n`);
       return 2;
     }
     throw err;
@@ -31,7 +31,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`memlens: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${programName()}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

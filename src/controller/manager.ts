@@ -1,3 +1,4 @@
+import { RULE } from "../api/names.js";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/group.js";
 import type { MemoryInspection } from "../api/memoryinspection.js";
@@ -135,13 +136,27 @@ export class Manager {
     }
   }
 
+  /** The finding gauges, from the status of every inspection in the cache. */
   private updateFindingGauge(): void {
+    const m = this.metrics;
     const counts = new Map<string, number>();
+    m.inspectionFindings.reset();
+    m.leakSecondsToLimit.reset();
     for (const mi of this.inspections.list()) {
-      for (const f of mi.status?.findings ?? [])
-        if (!f.resolved) counts.set(f.rule, (counts.get(f.rule) ?? 0) + 1);
+      const { namespace, name: inspection } = mi.metadata;
+      for (const f of mi.status?.findings ?? []) {
+        if (f.resolved) continue;
+        counts.set(f.rule, (counts.get(f.rule) ?? 0) + 1);
+        m.inspectionFindings.inc({ namespace, inspection, rule: f.rule, severity: f.severity });
+        const toLimit = f.evidence.secondsToLimit;
+        if (f.rule === RULE.MemoryLeak && typeof toLimit === "number")
+          m.leakSecondsToLimit.set(
+            { namespace, inspection, pod: f.pod, container: f.container ?? "" },
+            toLimit,
+          );
+      }
     }
-    this.metrics.findings.reset();
-    for (const [rule, n] of counts) this.metrics.findings.set({ rule }, n);
+    m.findings.reset();
+    for (const [rule, n] of counts) m.findings.set({ rule }, n);
   }
 }

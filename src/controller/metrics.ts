@@ -1,9 +1,10 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "../process-metrics.js";
 
 /** The controller's Prometheus metrics, in one registry served at /metrics. */
 export function controllerMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "memlens_controller_" });
+  collectProcessMetrics(registry, "memlens_controller_");
   return {
     registry,
     reconciles: new Counter({
@@ -32,6 +33,18 @@ export function controllerMetrics() {
       name: "memlens_findings",
       help: "Unresolved findings across all MemoryInspections, by rule.",
       labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    inspectionFindings: new Gauge({
+      name: "memlens_inspection_findings",
+      help: "Unresolved findings of one MemoryInspection, by rule and severity (what the alert rules watch).",
+      labelNames: ["namespace", "inspection", "rule", "severity"] as const,
+      registers: [registry],
+    }),
+    leakSecondsToLimit: new Gauge({
+      name: "memlens_leak_seconds_to_limit",
+      help: "Seconds until a leaking container reaches its memory limit at its growth rate, per MemoryLeak finding.",
+      labelNames: ["namespace", "inspection", "pod", "container"] as const,
       registers: [registry],
     }),
     agentRequests: new Histogram({

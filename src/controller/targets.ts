@@ -31,7 +31,8 @@ const PLURALS: Record<TargetKind, string> = {
   Pod: "pods",
 };
 
-function objectPath(kind: TargetKind, namespace: string, name?: string) {
+/** The API path of a target kind's object (or of its list in the namespace). */
+export function objectPath(kind: TargetKind, namespace: string, name?: string) {
   const apiVersion = TARGET_API_VERSIONS[kind];
   const base = apiVersion === "v1" ? "/api/v1" : `/apis/${apiVersion}`;
   return `${base}/namespaces/${namespace}/${PLURALS[kind]}${name ? `/${name}` : ""}`;

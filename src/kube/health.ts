@@ -32,6 +32,14 @@ export function startHealthServer(opts: {
   });
 }
 
+/** Where a server listens, as HOST:PORT. */
+export function boundAddress(server: Server): string {
+  const a = server.address();
+  return a && typeof a === "object"
+    ? `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`
+    : String(a);
+}
+
 /** "127.0.0.1:8080" or ":8080" to host and port. */
 export function parseListen(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(":");

@@ -43,6 +43,7 @@ export function simpleKubeconfigAccess(
   if (path.includes(":") || !existsSync(path)) return undefined;
   const kc = parse(readFileSync(path, "utf8")) as Kubeconfig | null;
   const ctx = kc?.contexts?.find((c) => c.name === (context ?? kc["current-context"]))?.context;
+  if (context !== undefined && !ctx) throw new Error(`context "${context}" is not in the kubeconfig ${path}`);
   const cluster = kc?.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
   const user = kc?.users?.find((u) => u.name === ctx?.user)?.user ?? {};
   if (!cluster || typeof cluster.server !== "string") return undefined;

@@ -63,6 +63,17 @@ export async function killLeader(): Promise<{ before: Lease; after: Lease }> {
   return { before, after };
 }
 
+/** The controller's pods in memlens-system. */
+export const controllerPods = () =>
+  getJson<{ items: { metadata: { name: string } }[] }>([
+    "-n",
+    "memlens-system",
+    "get",
+    "pods",
+    "-l",
+    "app.kubernetes.io/name=memlens-controller",
+  ]);
+
 let counter = 0;
 /** A fresh namespace per test file, so files can run side by side without seeing each other. */
 export async function testNamespace(prefix: string): Promise<string> {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import {
   condition,
+  controllerPods,
   deployMemlens,
   events,
   eventually,
@@ -29,14 +30,7 @@ describe("leader election between the two controller replicas", function () {
   });
 
   it("runs two replicas, one of them holding the Lease", async () => {
-    const pods = await getJson<{ items: { metadata: { name: string } }[] }>([
-      "-n",
-      "memlens-system",
-      "get",
-      "pods",
-      "-l",
-      "app.kubernetes.io/name=memlens-controller",
-    ]);
+    const pods = await controllerPods();
     expect(pods.items).to.have.length(2);
     expect(pods.items.map((p) => p.metadata.name)).to.include((await lease()).spec.holderIdentity);
   });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { Manager } from "../../controller/manager.js";
 import { KubeClient, loadClusterAccess } from "../../kube/client.js";
-import { parseListen, startHealthServer } from "../../kube/health.js";
+import { boundAddress, parseListen, startHealthServer } from "../../kube/health.js";
 import { LEADER_DEFAULTS, LeaderElector } from "../../kube/leader.js";
 import { createLogger } from "../../log.js";
 import { parseDuration } from "../../api/duration.js";
@@ -63,7 +63,8 @@ export const controllerCommand: Command = async (argv) => {
     registry: manager.metrics.registry,
   });
   log.info(
-    { server: client.server.origin, identity, health: values["health-addr"] },
+    // the bound address: with port 0 (two replicas on one host network) the kernel chose it
+    { server: client.server.origin, identity, health: boundAddress(health) },
     "memlens controller starting",
   );
 

@@ -1,4 +1,4 @@
-import type { Command } from "../command.js";
+import { programName, type Command } from "../command.js";
 
 interface Entry {
   run: () => Promise<Command>;
@@ -24,6 +24,16 @@ const table: Record<string, Entry> = {
     summary:
       "run the rules over a cgroup-trace/v1 recording (--trace FILE [--min-observation 15m] [--format json])",
     run: async () => (await import("./analyze.js")).analyzeCommand,
+  },
+  inspect: {
+    summary:
+      "create (or reuse) a MemoryInspection of a workload (deploy/NAME [-n NS] [--wait] [--profile-port P]); exit 3 on findings",
+    run: async () => (await import("./inspect.js")).inspectCommand,
+  },
+  explain: {
+    summary:
+      "a MemoryInspection's findings, recommendations and patches (mi/NAME [-n NS]); exit 3 on findings",
+    run: async () => (await import("./inspect.js")).explainCommand,
   },
   demo: {
     summary: "the three memory stories live on the local cluster (make demo) [--duration 10m]",
@@ -61,5 +71,5 @@ export const commands: Record<string, Command> = Object.fromEntries(
 export function usage(): string {
   const width = Math.max(...Object.keys(table).map((n) => n.length));
   const lines = Object.entries(table).map(([name, e]) => `  ${name.padEnd(width)}  ${e.summary}`);
-  return `usage: memlens <command> [flags]\n\ncommands:\n${lines.join("\n")}\n`;
+  return `usage: ${programName()} <command> [flags]\n\ncommands:\n${lines.join("\n")}\n`;
 }

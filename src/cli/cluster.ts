@@ -1,0 +1,22 @@
+// The flags that choose a cluster as kubectl's do, and the client they give.
+import { KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
+
+/** -n/--namespace, --kubeconfig, --context: as kubectl reads them. */
+export const CLUSTER_FLAGS = {
+  namespace: { type: "string", short: "n" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+} as const;
+
+export interface ClusterChoice extends AccessChoice {
+  namespace?: string;
+}
+
+/** The chosen cluster's client, and the namespace: -n, else the context's, else "default". */
+export async function connect(choice: ClusterChoice): Promise<{ client: KubeClient; namespace: string }> {
+  const access = await loadClusterAccess({
+    ...(choice.kubeconfig !== undefined ? { kubeconfig: choice.kubeconfig } : {}),
+    ...(choice.context !== undefined ? { context: choice.context } : {}),
+  });
+  return { client: new KubeClient(access), namespace: choice.namespace ?? access.namespace ?? "default" };
+}
