@@ -25,6 +25,8 @@ export interface InspectionProfiles {
   current: Uint8Array;
   /** the baseline, when `current` is the latest */
   base?: Uint8Array;
+  /** when the baseline was taken */
+  baselineAt: string;
   /** one line for stderr: which pod, which profiles, taken when */
   description: string;
 }
@@ -75,12 +77,14 @@ export async function inspectionProfiles(
     return {
       pod,
       current: bytes(baseline.profile),
+      baselineAt: baseline.takenAt,
       description: `pod ${pod}: the baseline taken ${baseline.takenAt} (no finding has been compared with it yet)`,
     };
   return {
     pod,
     current: bytes(latest.profile),
     base: bytes(baseline.profile),
+    baselineAt: baseline.takenAt,
     description: `pod ${pod}: the profile taken ${latest.takenAt} against the baseline taken ${baseline.takenAt}`,
   };
 }

@@ -130,5 +130,6 @@ export async function catalogHeap(ns: string, dir: string): Promise<{ sentence: 
     svg,
     flameGraphSvg(profile, { base, title: "catalog: in-use heap, growth since the baseline in red" }),
   );
-  return { sentence: heapMessage(heapSummary(profile, base, { topN: 5 })), svg };
+  const at = { at: new Date(kept.baselineAt), now: new Date() };
+  return { sentence: heapMessage(heapSummary(profile, base, { topN: 5 }), at), svg };
 }
