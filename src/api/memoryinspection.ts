@@ -47,6 +47,26 @@ function duration(description: string, min: string, max: string) {
   ]);
 }
 
+/**
+ * The shape of a cron expression, checked at admission: 5 fields, or 6 with seconds first, each a
+ * `*`, a number or a name, a range, a step, or a list of them. What only node-cron can tell (a
+ * minute of 61, a day of "funday") the controller reports as InvalidSpec.
+ */
+const CRON_FIELD = "(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?";
+const CRON_LIST = `${CRON_FIELD}(,${CRON_FIELD})*`;
+export const CRON_PATTERN = `^${CRON_LIST}( +${CRON_LIST}){4,5}$`;
+
+function cronExpression(description: string) {
+  return withRules(z.string().max(128).meta({ description }), [
+    {
+      cel: `self.matches('${CRON_PATTERN.replaceAll("\\", "\\\\")}')`,
+      message:
+        "must be a cron expression of 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, such as '*/5 * * * *'",
+      check: (v) => new RegExp(CRON_PATTERN).test(v),
+    },
+  ]);
+}
+
 function quantity(description: string) {
   return z
     .string()
@@ -225,10 +245,9 @@ export const MemoryInspectionSpecSchema = withRules(
         .optional()
         .meta({ description: "Only these containers of the target's pods (default: all)." }),
       interval: duration("How often to inspect (default 1m). Not with schedule.", "5s", "24h").optional(),
-      schedule: z.string().max(128).optional().meta({
-        description:
-          "When to inspect, as a cron expression (node-cron syntax, e.g. '*/5 * * * *'). Not with interval.",
-      }),
+      schedule: cronExpression(
+        "When to inspect, as a cron expression (node-cron syntax, e.g. '*/5 * * * *'). Not with interval.",
+      ).optional(),
       timeZone: z
         .string()
         .max(64)

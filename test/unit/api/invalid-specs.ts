@@ -65,5 +65,7 @@ export const INVALID_SPECS: [string, unknown, string][] = [
     "containers",
   ],
   ["timeZone without schedule", { targetRef: deploy, timeZone: "UTC" }, "timeZone"],
+  ["a schedule in words", { targetRef: deploy, schedule: "every day" }, "schedule"],
+  ["a schedule of seven fields", { targetRef: deploy, schedule: "0 0 * * * * 2026" }, "schedule"],
   ["bad target name", { targetRef: { kind: "Deployment", name: "Not_A_Name" } }, "name"],
 ];
