@@ -17,7 +17,7 @@ import type { KeptState, ProfileTask } from "./profile-plan.js";
 /** Decoded baselines kept in memory; more are read again from the cluster when needed. */
 const DECODED_BASELINES = 32;
 
-interface Record {
+interface KeptRecord {
   name: string;
   state: KeptState;
 }
@@ -44,7 +44,7 @@ export const keptProfile = (bytes: Uint8Array, at: Date): KeptProfile => ({
  */
 export class HeapProfileStore {
   /** per inspection UID: per pod UID, what is kept */
-  private readonly kept = new Map<string, Map<string, Record>>();
+  private readonly kept = new Map<string, Map<string, KeptRecord>>();
   /** decoded baselines by object name and time taken, least recently used first */
   private readonly decoded = new Map<string, Profile>();
 
@@ -59,12 +59,22 @@ export class HeapProfileStore {
     return new Map([...(await this.records(mi))].map(([uid, r]) => [uid, r.state]));
   }
 
-  private async records(mi: MemoryInspection): Promise<Map<string, Record>> {
+  private async records(mi: MemoryInspection): Promise<Map<string, KeptRecord>> {
     let records = this.kept.get(mi.metadata.uid);
     if (records) return records;
-    const list = await this.client.get<{ items: HeapProfile[] }>(this.path(mi.metadata.namespace), {
-      query: { labelSelector: `${INSPECTION_UID_LABEL}=${mi.metadata.uid}` },
-    });
+    let list: { items: HeapProfile[] };
+    try {
+      list = await this.client.get(this.path(mi.metadata.namespace), {
+        query: { labelSelector: `${INSPECTION_UID_LABEL}=${mi.metadata.uid}` },
+      });
+    } catch (err) {
+      // an upgrade that skipped the CRDs (Helm never upgrades them): say what to do
+      if (isNotFound(err))
+        throw new Error(`the ${HEAP_PROFILE_KIND} CRD is not installed: kubectl apply -f crds/`, {
+          cause: err,
+        });
+      throw err;
+    }
     records = new Map();
     for (const o of list.items) {
       const s = o.spec;

@@ -165,6 +165,29 @@ describe("controller profile collector on misbehaving pprof endpoints", function
     expectFailure(r, "format", /not a pprof profile/);
   });
 
+  it("a cluster without the HeapProfile CRD: what is kept cannot be read, and the error says what to do", async () => {
+    const port = await start((_req, res) =>
+      res.writeHead(404, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          kind: "Status",
+          reason: "NotFound",
+          message: "the server could not find the requested resource",
+        }),
+      ),
+    );
+    const store = new HeapProfileStore(
+      new KubeClient({ server: `http://127.0.0.1:${port}`, applyToHTTPSOptions: () => Promise.resolve() }),
+    );
+    const mi = {
+      apiVersion: "memlens.dev/v1alpha1",
+      kind: "MemoryInspection",
+      metadata: { name: "web", namespace: "shop", uid: "u" },
+    };
+    let error: unknown;
+    await store.keptFor(mi).catch((err: unknown) => (error = err));
+    expect(String(error)).to.match(/the HeapProfile CRD is not installed: kubectl apply -f crds\//);
+  });
+
   it("an HTTP error says the status", async () => {
     const r = await collect(await start((_req, res) => res.writeHead(503).end("overloaded\n")));
     expectFailure(r, "fetch", /503 Service Unavailable: "overloaded"/);
