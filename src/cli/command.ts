@@ -14,9 +14,31 @@ export const EXIT = { ok: 0, error: 1, usage: 2, findings: 3 } as const;
 /** A CLI command: parses its own argv and resolves to the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 
+/** The command, with its CommandErrors told on stderr as "<program> <name>: <message>" and exit 1. */
+export function reportingErrors(name: string, command: Command): Command {
+  return async (argv) => {
+    try {
+      return await command(argv);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      process.stderr.write(`${programName()} ${name}: ${err.message}\n`);
+      return EXIT.error;
+    }
+  };
+}
+
 /** An error whose message is meant for the user as is: printed without a stack trace. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+}
+
+/**
+ * A failure the user can act on (no such file, no such inspection, an unusable profile): a
+ * command made with `reportingErrors` prints its message after the command's name, without a
+ * stack trace, and exits 1.
+ */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
 }
 
 /** The --format flag of commands that print either a report for people or JSON for programs. */

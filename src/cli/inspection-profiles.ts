@@ -7,7 +7,7 @@ import type { MemoryInspection } from "../api/memoryinspection.js";
 import { PROFILED_RULES } from "../controller/profile-plan.js";
 import { isNotFound } from "../kube/client.js";
 import { CLUSTER_FLAGS, connect, type ClusterChoice } from "./cluster.js";
-import { UsageError } from "./command.js";
+import { CommandError, UsageError } from "./command.js";
 
 const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
 
@@ -15,9 +15,6 @@ const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
 export function inspectionRef(arg: string): string | undefined {
   return REF.exec(arg)?.[1];
 }
-
-/** A failure the user can act on (no such inspection, nothing kept yet): exit 1, no stack. */
-export class ProfileSourceError extends Error {}
 
 export interface InspectionProfiles {
   pod: string;
@@ -40,8 +37,7 @@ export async function inspectionProfiles(
   try {
     mi = await client.get<MemoryInspection>(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`);
   } catch (err) {
-    if (isNotFound(err))
-      throw new ProfileSourceError(`memoryinspection "${name}" not found in namespace "${ns}"`);
+    if (isNotFound(err)) throw new CommandError(`memoryinspection "${name}" not found in namespace "${ns}"`);
     throw err;
   }
   const { items } = await client.get<{ items: HeapProfile[] }>(
@@ -53,7 +49,7 @@ export async function inspectionProfiles(
   if (opts.pod !== undefined) {
     chosen = kept(opts.pod);
     if (!chosen)
-      throw new ProfileSourceError(
+      throw new CommandError(
         `mi/${name} keeps no heap profile of pod "${opts.pod}"${items.length ? ` (it keeps: ${items.map((i) => i.spec.pod).join(", ")})` : ""}`,
       );
   } else {
@@ -65,7 +61,7 @@ export async function inspectionProfiles(
   }
   if (!chosen) {
     const off = (mi.spec as { profiling?: { enabled?: boolean } } | undefined)?.profiling?.enabled !== true;
-    throw new ProfileSourceError(
+    throw new CommandError(
       off
         ? `mi/${name} has profiling off: set spec.profiling.enabled and spec.profiling.port`
         : `mi/${name} keeps no heap profile yet: a pod's baseline is taken once its container has run spec.profiling.warmUp (default 2m)`,

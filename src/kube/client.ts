@@ -21,6 +21,8 @@ export class ApiError extends Error {
 export const isNotFound = (e: unknown) => e instanceof ApiError && e.status === 404;
 export const isConflict = (e: unknown) => e instanceof ApiError && e.status === 409;
 export const isGone = (e: unknown) => e instanceof ApiError && e.status === 410;
+/** 422: admission or validation refused the object (its message names the field) */
+export const isInvalid = (e: unknown): e is ApiError => e instanceof ApiError && e.status === 422;
 
 export interface RequestInit {
   body?: unknown;

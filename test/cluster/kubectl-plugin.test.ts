@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
-import { deployMemlens, kubectl, testNamespace } from "./kube.js";
+import { deployMemlens, eventually, kubectl, testNamespace } from "./kube.js";
 
 const exec = promisify(execFile);
 
@@ -118,11 +118,10 @@ describe("kubectl memlens: the CLI as a kubectl plugin", function () {
         spec: { selector: { matchLabels: { app: "none" } }, interval: "5s" },
       }),
     );
-    let r = await kubectlMemlens(["explain", "mi/quiet", "-n", ns]);
-    for (let i = 0; i < 30 && !r.stdout.includes("last inspected"); i++) {
-      await new Promise((res) => setTimeout(res, 1000));
-      r = await kubectlMemlens(["explain", "mi/quiet", "-n", ns]);
-    }
+    const r = await eventually("mi/quiet inspected", 30_000, async () => {
+      const r = await kubectlMemlens(["explain", "mi/quiet", "-n", ns]);
+      return r.stdout.includes("last inspected") ? r : undefined;
+    });
     expect(r.stdout).to.contain("Findings: none");
     expect(r.code).to.equal(0);
   });

@@ -10,9 +10,16 @@ import {
   type TargetKind,
 } from "../../api/memoryinspection.js";
 import { objectPath } from "../../controller/targets.js";
-import { isNotFound, type KubeClient } from "../../kube/client.js";
+import { isInvalid, isNotFound, type KubeClient } from "../../kube/client.js";
 import { CLUSTER_FLAGS, connect } from "../cluster.js";
-import { EXIT, parseCommandArgs, programName, UsageError, type Command } from "../command.js";
+import {
+  CommandError,
+  EXIT,
+  parseCommandArgs,
+  programName,
+  reportingErrors,
+  UsageError,
+} from "../command.js";
 import { actionableFindings, formatInspection } from "../explain-format.js";
 import { inspectionRef } from "../inspection-profiles.js";
 
@@ -56,19 +63,6 @@ async function getInspection(
   }
 }
 
-/** A failure the user can act on: its message, exit 1, no stack. */
-class Failure extends Error {}
-
-async function failing(name: string, run: () => Promise<number>): Promise<number> {
-  try {
-    return await run();
-  } catch (err) {
-    if (!(err instanceof Failure)) throw err;
-    process.stderr.write(`${programName()} ${name}: ${err.message}\n`);
-    return EXIT.error;
-  }
-}
-
 const INSPECT_HELP = `usage: ${programName()} inspect KIND/NAME [-n NS] [--name MI] [--interval 1m] [--profile-port PORT]
                        [--wait] [--timeout 2m] [--kubeconfig FILE] [--context NAME]
 
@@ -77,7 +71,7 @@ With --wait, prints its findings as soon as there are any, or how it stands afte
 Exit codes: 0 nothing to act on, 1 an error, 2 bad usage, 3 findings (Warning or Critical).
 `;
 
-export const inspectCommand: Command = async (argv) => {
+export const inspectCommand = reportingErrors("inspect", async (argv) => {
   const parsed = parseCommandArgs(argv, {
     allowPositionals: true,
     help: INSPECT_HELP,
@@ -98,62 +92,60 @@ export const inspectCommand: Command = async (argv) => {
   if (timeoutMs === undefined) throw new UsageError(`--timeout must be a duration such as 30s or 5m`);
   const port = values["profile-port"];
   if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError(`--profile-port must be a port number`);
-  return failing("inspect", async () => {
-    const { client, namespace: ns } = await connect(values);
-    const what = `${target.kind.toLowerCase()} "${target.name}"`;
+  const { client, namespace: ns } = await connect(values);
+  const what = `${target.kind.toLowerCase()} "${target.name}"`;
+  try {
+    await client.get(objectPath(target.kind, ns, target.name));
+  } catch (err) {
+    if (isNotFound(err)) throw new CommandError(`${what} not found in namespace "${ns}"`);
+    throw err;
+  }
+  const name = values.name ?? target.name;
+  const existing = await getInspection(client, ns, name);
+  if (existing) {
+    const ref = (existing.spec as MemoryInspectionSpec | undefined)?.targetRef;
+    if (ref?.kind !== target.kind || ref.name !== target.name)
+      throw new CommandError(
+        `mi/${name} already exists in "${ns}" and inspects ${ref ? `${ref.kind}/${ref.name}` : "a selector"}: choose another --name`,
+      );
+    process.stdout.write(
+      `memoryinspection.memlens.dev/${name} exists: using it (its spec is left as it is)\n`,
+    );
+  } else {
+    const spec: MemoryInspectionSpec = {
+      targetRef: { apiVersion: TARGET_API_VERSIONS[target.kind], kind: target.kind, name: target.name },
+      ...(values.interval !== undefined ? { interval: values.interval } : {}),
+      ...(port !== undefined ? { profiling: { enabled: true, port: Number(port) } } : {}),
+    };
     try {
-      await client.get(objectPath(target.kind, ns, target.name));
+      await client.request("POST", miPath(ns), {
+        body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec },
+        query: { fieldValidation: "Strict" },
+      });
     } catch (err) {
-      if (isNotFound(err)) throw new Failure(`${what} not found in namespace "${ns}"`);
+      // admission names the field (an --interval out of range, say)
+      if (isInvalid(err)) throw new CommandError(err.message);
       throw err;
     }
-    const name = values.name ?? target.name;
-    let mi = await getInspection(client, ns, name);
-    if (mi) {
-      const ref = (mi.spec as MemoryInspectionSpec | undefined)?.targetRef;
-      if (ref?.kind !== target.kind || ref.name !== target.name)
-        throw new Failure(
-          `mi/${name} already exists in "${ns}" and inspects ${ref ? `${ref.kind}/${ref.name}` : "a selector"}: choose another --name`,
+    process.stdout.write(`memoryinspection.memlens.dev/${name} created\n`);
+  }
+  if (!values.wait) return EXIT.ok;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await getInspection(client, ns, name);
+    if (!now) throw new CommandError(`mi/${name} was deleted while waiting`);
+    const inspected = now.status?.lastInspectionTime !== undefined;
+    if ((inspected && actionableFindings(now) > 0) || Date.now() >= until) {
+      if (!inspected)
+        throw new CommandError(
+          `mi/${name} was not inspected within ${values.timeout}: is the memlens controller running?`,
         );
-      process.stdout.write(
-        `memoryinspection.memlens.dev/${name} exists: using it (its spec is left as it is)\n`,
-      );
-    } else {
-      const spec: MemoryInspectionSpec = {
-        targetRef: { apiVersion: TARGET_API_VERSIONS[target.kind], kind: target.kind, name: target.name },
-        ...(values.interval !== undefined ? { interval: values.interval } : {}),
-        ...(port !== undefined ? { profiling: { enabled: true, port: Number(port) } } : {}),
-      };
-      try {
-        mi = await client.request<MemoryInspection>("POST", miPath(ns), {
-          body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec },
-          query: { fieldValidation: "Strict" },
-        });
-      } catch (err) {
-        // admission names the field (an --interval out of range, say)
-        if (err instanceof Error && "status" in err && err.status === 422) throw new Failure(err.message);
-        throw err;
-      }
-      process.stdout.write(`memoryinspection.memlens.dev/${name} created\n`);
+      process.stdout.write(`\n${formatInspection(now, new Date())}`);
+      return actionableFindings(now) > 0 ? EXIT.findings : EXIT.ok;
     }
-    if (!values.wait) return EXIT.ok;
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const now = await getInspection(client, ns, name);
-      if (!now) throw new Failure(`mi/${name} was deleted while waiting`);
-      const inspected = now.status?.lastInspectionTime !== undefined;
-      if ((inspected && actionableFindings(now) > 0) || Date.now() >= until) {
-        if (!inspected)
-          throw new Failure(
-            `mi/${name} was not inspected within ${values.timeout}: is the memlens controller running?`,
-          );
-        process.stdout.write(`\n${formatInspection(now, new Date())}`);
-        return actionableFindings(now) > 0 ? EXIT.findings : EXIT.ok;
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  });
-};
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+});
 
 const EXPLAIN_HELP = `usage: ${programName()} explain mi/NAME [-n NS] [--kubeconfig FILE] [--context NAME]
 
@@ -161,7 +153,7 @@ Prints a MemoryInspection's conditions, findings and recommendations with their 
 Exit codes: 0 nothing to act on, 1 an error, 2 bad usage, 3 findings (Warning or Critical).
 `;
 
-export const explainCommand: Command = async (argv) => {
+export const explainCommand = reportingErrors("explain", async (argv) => {
   const parsed = parseCommandArgs(argv, {
     allowPositionals: true,
     help: EXPLAIN_HELP,
@@ -171,11 +163,9 @@ export const explainCommand: Command = async (argv) => {
   const { values, positionals } = parsed;
   const name = inspectionRef(positionals[0] ?? "");
   if (positionals.length !== 1 || !name) throw new UsageError(EXPLAIN_HELP.split("\n\n")[0] ?? "");
-  return failing("explain", async () => {
-    const { client, namespace: ns } = await connect(values);
-    const mi = await getInspection(client, ns, name);
-    if (!mi) throw new Failure(`memoryinspection "${name}" not found in namespace "${ns}"`);
-    process.stdout.write(formatInspection(mi, new Date()));
-    return actionableFindings(mi) > 0 ? EXIT.findings : EXIT.ok;
-  });
-};
+  const { client, namespace: ns } = await connect(values);
+  const mi = await getInspection(client, ns, name);
+  if (!mi) throw new CommandError(`memoryinspection "${name}" not found in namespace "${ns}"`);
+  process.stdout.write(formatInspection(mi, new Date()));
+  return actionableFindings(mi) > 0 ? EXIT.findings : EXIT.ok;
+});

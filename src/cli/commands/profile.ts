@@ -1,7 +1,7 @@
 // `memlens profile top|diff|flame`: parse flags, read files (or the profiles a MemoryInspection
 // keeps in the cluster: `mi/NAME`), hand over to src/profiling.
 import { readFile, writeFile } from "node:fs/promises";
-import { parseCommandArgs, UsageError, type Command } from "../command.js";
+import { CommandError, parseCommandArgs, programName, reportingErrors, UsageError } from "../command.js";
 import {
   decodeProfile,
   diffProfiles,
@@ -19,15 +19,13 @@ import {
   clusterChoice,
   inspectionProfiles,
   inspectionRef,
-  ProfileSourceError,
   refuseClusterFlags,
 } from "../inspection-profiles.js";
 
-export const profileTopCommand: Command = (argv) => top("profile top", argv, false);
-export const profileDiffCommand: Command = (argv) => top("profile diff", argv, true);
+export const profileTopCommand = reportingErrors("profile top", (argv) => top("profile top", argv, false));
+export const profileDiffCommand = reportingErrors("profile diff", (argv) => top("profile diff", argv, true));
 
-export const profileFlameCommand: Command = async (argv) => {
-  const name = "profile flame";
+export const profileFlameCommand = reportingErrors("profile flame", async (argv) => {
   const { values, positionals } = parseCommandArgs(argv, {
     allowPositionals: true,
     options: {
@@ -44,7 +42,7 @@ export const profileFlameCommand: Command = async (argv) => {
     "usage: memlens profile flame FILE|mi/NAME [--base BASE] [-o out.svg] [-n NS] [--pod POD] [--kubeconfig F] [--context C]",
   );
   const width = values.width === undefined ? undefined : positiveInt(values.width, "--width");
-  return reportingFailures(name, async () => {
+  return sampleTypeAsUsage(async () => {
     const { profile, base } = await inputs(file, values);
     const svg = flameGraphSvg(profile, {
       sampleIndex: sampleIndex(profile, values["sample-index"]),
@@ -55,7 +53,7 @@ export const profileFlameCommand: Command = async (argv) => {
     if (values.output === undefined || values.output === "-") process.stdout.write(svg);
     else await writeFile(values.output, svg);
   });
-};
+});
 
 async function top(name: string, argv: string[], needsBase: boolean): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -80,10 +78,10 @@ async function top(name: string, argv: string[], needsBase: boolean): Promise<nu
     throw new UsageError(`--format must be text or json, not "${values.format}"`);
   }
   const nodeCount = values.nodecount === undefined ? 0 : nonNegativeInt(values.nodecount, "--nodecount");
-  return reportingFailures(name, async () => {
+  return sampleTypeAsUsage(async () => {
     const loaded = await inputs(file, values);
     if (needsBase && !loaded.base)
-      throw new InputError(`${file}: no finding has been compared with the baseline yet`);
+      throw new CommandError(`${file}: no finding has been compared with the baseline yet`);
     // `top mi/NAME` is the latest profile itself; `diff mi/NAME` is what grew since the baseline
     const base = needsBase || values.base !== undefined ? loaded.base : undefined;
     const profile = base ? diffProfiles(loaded.profile, base) : loaded.profile;
@@ -97,9 +95,6 @@ async function top(name: string, argv: string[], needsBase: boolean): Promise<nu
     );
   });
 }
-
-/** A file that is not a usable profile (or cannot be read) is the user's input problem: exit 1, no stack. */
-class InputError extends Error {}
 
 /**
  * The profile and its baseline: from files (FILE, --base BASE), or what a MemoryInspection keeps
@@ -115,24 +110,10 @@ async function inputs(
     refuseClusterFlags(values);
     return { profile: await load(file), ...(given && { base: given }) };
   }
-  let kept;
-  try {
-    kept = await inspectionProfiles(inspection, clusterChoice(values));
-  } catch (err) {
-    if (err instanceof ProfileSourceError) throw new InputError(err.message);
-    throw err;
-  }
-  process.stderr.write(`memlens: ${kept.description}\n`);
-  const decode = (bytes: Uint8Array, what: string) => {
-    try {
-      return decodeProfile(bytes);
-    } catch (err) {
-      if (err instanceof ProfileFormatError) throw new InputError(`${file}: ${what}: ${err.message}`);
-      throw err;
-    }
-  };
-  const base = given ?? (kept.base && decode(kept.base, "the baseline"));
-  return { profile: decode(kept.current, "the latest profile"), ...(base && { base }) };
+  const kept = await inspectionProfiles(inspection, clusterChoice(values));
+  process.stderr.write(`${programName()}: ${kept.description}\n`);
+  const base = given ?? (kept.base && decoded(kept.base, `${file}: the baseline`));
+  return { profile: decoded(kept.current, `${file}: the latest profile`), ...(base && { base }) };
 }
 
 async function load(file: string): Promise<Profile> {
@@ -143,25 +124,27 @@ async function load(file: string): Promise<Profile> {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
       code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    throw new InputError(`${file}: ${reason}`);
+    throw new CommandError(`${file}: ${reason}`);
   }
+  return decoded(data, file);
+}
+
+/** A profile, or a CommandError saying which one is not usable and why. */
+function decoded(bytes: Uint8Array, what: string): Profile {
   try {
-    return decodeProfile(data);
+    return decodeProfile(bytes);
   } catch (err) {
-    if (err instanceof ProfileFormatError) throw new InputError(`${file}: ${err.message}`);
+    if (err instanceof ProfileFormatError) throw new CommandError(`${what}: ${err.message}`);
     throw err;
   }
 }
 
-async function reportingFailures(name: string, run: () => Promise<void>): Promise<number> {
+/** Runs the command; an unknown --sample-index is a usage error (exit 2). */
+async function sampleTypeAsUsage(run: () => Promise<void>): Promise<number> {
   try {
     await run();
     return 0;
   } catch (err) {
-    if (err instanceof InputError) {
-      process.stderr.write(`memlens ${name}: ${err.message}\n`);
-      return 1;
-    }
     if (err instanceof SampleTypeError) throw new UsageError(err.message);
     throw err;
   }
