@@ -1,5 +1,7 @@
 // The flags that choose a cluster as kubectl's do, and the client they give.
-import { KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
+import { apiPath, PLURAL } from "../api/group.js";
+import type { MemoryInspection } from "../api/memoryinspection.js";
+import { isNotFound, KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
 
 /** -n/--namespace, --kubeconfig, --context: as kubectl reads them. */
 export const CLUSTER_FLAGS = {
@@ -19,4 +21,18 @@ export async function connect(choice: ClusterChoice): Promise<{ client: KubeClie
     ...(choice.context !== undefined ? { context: choice.context } : {}),
   });
   return { client: new KubeClient(access), namespace: choice.namespace ?? access.namespace ?? "default" };
+}
+
+/** The MemoryInspection, or undefined when there is none of that name. */
+export async function getInspection(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<MemoryInspection | undefined> {
+  try {
+    return await client.get<MemoryInspection>(apiPath(PLURAL, namespace, name));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }

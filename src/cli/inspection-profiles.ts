@@ -1,12 +1,10 @@
 // The heap profiles a MemoryInspection keeps in the cluster (HeapProfile objects), for the
 // `memlens profile` commands given `mi/NAME` instead of a file: read through the API server,
 // with kubectl's flags, so nobody needs the controller's pod or the workload's port.
-import { GROUP, PLURAL, VERSION } from "../api/group.js";
+import { apiPath } from "../api/group.js";
 import { HEAP_PROFILE_PLURAL, INSPECTION_UID_LABEL, type HeapProfile } from "../api/heapprofile.js";
-import type { MemoryInspection } from "../api/memoryinspection.js";
 import { PROFILED_RULES } from "../controller/profile-plan.js";
-import { isNotFound } from "../kube/client.js";
-import { CLUSTER_FLAGS, connect, type ClusterChoice } from "./cluster.js";
+import { CLUSTER_FLAGS, connect, getInspection, type ClusterChoice } from "./cluster.js";
 import { CommandError, UsageError } from "./command.js";
 
 const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
@@ -33,17 +31,11 @@ export async function inspectionProfiles(
   opts: ClusterChoice & { pod?: string },
 ): Promise<InspectionProfiles> {
   const { client, namespace: ns } = await connect(opts);
-  let mi: MemoryInspection;
-  try {
-    mi = await client.get<MemoryInspection>(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`);
-  } catch (err) {
-    if (isNotFound(err)) throw new CommandError(`memoryinspection "${name}" not found in namespace "${ns}"`);
-    throw err;
-  }
-  const { items } = await client.get<{ items: HeapProfile[] }>(
-    `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${HEAP_PROFILE_PLURAL}`,
-    { query: { labelSelector: `${INSPECTION_UID_LABEL}=${mi.metadata.uid}` } },
-  );
+  const mi = await getInspection(client, ns, name);
+  if (!mi) throw new CommandError(`memoryinspection "${name}" not found in namespace "${ns}"`);
+  const { items } = await client.get<{ items: HeapProfile[] }>(apiPath(HEAP_PROFILE_PLURAL, ns), {
+    query: { labelSelector: `${INSPECTION_UID_LABEL}=${mi.metadata.uid}` },
+  });
   const kept = (pod: string) => items.find((i) => i.spec.pod === pod);
   let chosen: HeapProfile | undefined;
   if (opts.pod !== undefined) {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { API_VERSION, GROUP, KIND, VERSION } from "../api/group.js";
+import { API_VERSION, apiPath, KIND } from "../api/group.js";
 import {
   HEAP_PROFILE_KIND,
   HEAP_PROFILE_PLURAL,
@@ -51,7 +51,7 @@ export class HeapProfileStore {
   constructor(private readonly client: KubeClient) {}
 
   private path(ns: string, name?: string): string {
-    return `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${HEAP_PROFILE_PLURAL}${name ? `/${name}` : ""}`;
+    return apiPath(HEAP_PROFILE_PLURAL, ns, name);
   }
 
   /** What is kept for this inspection, by pod UID. Rejects when the cluster cannot be read. */

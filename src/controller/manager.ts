@@ -1,6 +1,6 @@
 import { RULE } from "../api/names.js";
 import type { Logger } from "pino";
-import { GROUP, PLURAL, VERSION } from "../api/group.js";
+import { apiPath, PLURAL } from "../api/group.js";
 import type { MemoryInspection } from "../api/memoryinspection.js";
 import { ApiError, type KubeClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
@@ -43,7 +43,7 @@ export class Manager {
     const { client, log } = opts;
     this.metrics = opts.metrics ?? controllerMetrics();
     this.inspections = new Informer(client, {
-      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      path: apiPath(PLURAL),
       transform: slimInspection,
       log,
     });

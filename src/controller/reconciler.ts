@@ -1,7 +1,7 @@
 import { ConditionType, Reason } from "../api/names.js";
 import type { Logger } from "pino";
 import { effectiveSpec, type EffectiveSpec } from "../api/defaults.js";
-import { API_VERSION, KIND, GROUP, VERSION, PLURAL } from "../api/group.js";
+import { API_VERSION, KIND, PLURAL, apiPath } from "../api/group.js";
 import {
   MemoryInspectionSpecSchema,
   type Finding,
@@ -278,7 +278,7 @@ export class Reconciler {
    */
   private async writeStatus(mi: MemoryInspection, status: MemoryInspectionStatus): Promise<void> {
     const body = Object.fromEntries(STATUS_KEYS.map((k) => [k, status[k] ?? null]));
-    const path = `/apis/${GROUP}/${VERSION}/namespaces/${mi.metadata.namespace}/${PLURAL}/${mi.metadata.name}/status`;
+    const path = `${apiPath(PLURAL, mi.metadata.namespace, mi.metadata.name)}/status`;
     const updated = await this.d.client.request<MemoryInspection>("PATCH", path, {
       contentType: "application/merge-patch+json",
       body: { metadata: { resourceVersion: mi.metadata.resourceVersion }, status: body },

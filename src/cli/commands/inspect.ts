@@ -2,16 +2,15 @@
 // ad hoc way in. inspect creates a MemoryInspection of a workload (or reuses the one there) and
 // with --wait prints its findings when they come; explain prints one as the demo does.
 import { parseDuration } from "../../api/duration.js";
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../api/group.js";
+import { API_VERSION, apiPath, KIND, PLURAL } from "../../api/group.js";
 import {
   TARGET_API_VERSIONS,
-  type MemoryInspection,
   type MemoryInspectionSpec,
   type TargetKind,
 } from "../../api/memoryinspection.js";
 import { objectPath } from "../../controller/targets.js";
-import { isInvalid, isNotFound, type KubeClient } from "../../kube/client.js";
-import { CLUSTER_FLAGS, connect } from "../cluster.js";
+import { isInvalid, isNotFound } from "../../kube/client.js";
+import { CLUSTER_FLAGS, connect, getInspection } from "../cluster.js";
 import {
   CommandError,
   EXIT,
@@ -45,22 +44,6 @@ export function workloadRef(arg: string): { kind: TargetKind; name: string } {
       `"${arg}" is not KIND/NAME of a workload: KIND is deploy, sts, ds, rs, job, cronjob or pod`,
     );
   return { kind, name };
-}
-
-const miPath = (ns: string, name?: string) =>
-  `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}${name ? `/${name}` : ""}`;
-
-async function getInspection(
-  client: KubeClient,
-  ns: string,
-  name: string,
-): Promise<MemoryInspection | undefined> {
-  try {
-    return await client.get<MemoryInspection>(miPath(ns, name));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 const INSPECT_HELP = `usage: ${programName()} inspect KIND/NAME [-n NS] [--name MI] [--interval 1m] [--profile-port PORT]
@@ -118,7 +101,7 @@ export const inspectCommand = reportingErrors("inspect", async (argv) => {
       ...(port !== undefined ? { profiling: { enabled: true, port: Number(port) } } : {}),
     };
     try {
-      await client.request("POST", miPath(ns), {
+      await client.request("POST", apiPath(PLURAL, ns), {
         body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec },
         query: { fieldValidation: "Strict" },
       });
