@@ -12,6 +12,7 @@ import { agentPod, ownerOf, PodIndex, type AgentPod, type PodSource } from "./po
 import { Sampler, SamplerLoop } from "./sampler.js";
 import { createAgentServer, listen } from "./server.js";
 import { HistoryStore, type TrackedCgroup } from "./store.js";
+import { OomKillFeed } from "./oom-kills.js";
 
 export interface AgentOptions {
   cgroupRoot: string;
@@ -94,7 +95,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
     };
   };
   const metrics = new AgentMetrics(store, labels);
-  const sampler = new Sampler({ cgroupRoot: opts.cgroupRoot, store, log, metrics });
+  const oomKills = new OomKillFeed();
+  const sampler = new Sampler({ cgroupRoot: opts.cgroupRoot, store, log, metrics, oomKills });
   const loop = new SamplerLoop(sampler, opts.periodS, log);
   onNewContainer = () => {
     sampler.requestScan();
@@ -119,6 +121,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
     periodS: opts.periodS,
     auth,
     metrics,
+    oomKills,
     log,
   });
   loop.start();

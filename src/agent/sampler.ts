@@ -5,6 +5,8 @@ import { CgroupReader, type ReadProblem } from "./fast-read.js";
 import type { AgentMetrics } from "./metrics.js";
 import { emptyRow } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
+import { MemoryEventsWatch } from "./memory-events-watch.js";
+import type { OomKillFeed } from "./oom-kills.js";
 
 /**
  * Default period: 5 s. An OOM kill shows up as a counter step (failcnt, oom_kill, events) that
@@ -35,6 +37,8 @@ export interface SamplerOptions {
   metrics?: AgentMetrics;
   /** walk the cgroup root every this many ticks (default DEFAULT_SCAN_EVERY) */
   scanEvery?: number;
+  /** where the containers' OOM kills are announced (sampled counters, and v2 notifications) */
+  oomKills?: OomKillFeed;
 }
 
 export interface TickStats {
@@ -57,8 +61,16 @@ export class Sampler {
   /** a first scan has completed */
   ready = false;
   lastStats: TickStats | undefined;
+  private readonly memoryEvents: MemoryEventsWatch | undefined;
 
-  constructor(private readonly opts: SamplerOptions) {}
+  constructor(private readonly opts: SamplerOptions) {
+    const feed = opts.oomKills;
+    if (feed)
+      this.memoryEvents = new MemoryEventsWatch(
+        (entry, kills) => feed.observe(entry, kills, "memory.events notification"),
+        opts.log,
+      );
+  }
 
   async tick(now = Date.now() / 1000): Promise<TickStats> {
     const wall0 = performance.now();
@@ -73,7 +85,7 @@ export class Sampler {
     let cgroups = 0;
     for (const entry of this.opts.store.all()) {
       if (entry.goneAt !== undefined) continue;
-      const reader = this.readerFor(entry.cgroup);
+      const reader = this.readerFor(entry);
       const result = reader.read(this.row);
       if (result.gone) {
         this.vanished(entry, now);
@@ -90,10 +102,12 @@ export class Sampler {
         );
         this.opts.metrics?.oomKilled(entry, oomAfter - oomBefore);
       }
+      if (oomAfter !== undefined) this.opts.oomKills?.observe(entry, oomAfter, "sampling", now);
       cgroups++;
     }
     for (const dropped of this.opts.store.prune(now)) {
       this.opts.metrics?.forget(dropped);
+      this.opts.oomKills?.forget(dropped.cgroup.path);
       this.dropReader(dropped.cgroup.path);
     }
 
@@ -143,11 +157,13 @@ export class Sampler {
     this.ready = true;
   }
 
-  private readerFor(cgroup: DiscoveredCgroup): CgroupReader {
+  private readerFor(entry: TrackedCgroup): CgroupReader {
+    const { cgroup } = entry;
     let reader = this.readers.get(cgroup.path);
     if (!reader) {
       reader = new CgroupReader(cgroup.path, cgroup.version);
       this.readers.set(cgroup.path, reader);
+      this.memoryEvents?.add(entry);
     }
     return reader;
   }
@@ -155,6 +171,7 @@ export class Sampler {
   private dropReader(path: string): void {
     this.readers.get(path)?.close();
     this.readers.delete(path);
+    this.memoryEvents?.remove(path);
   }
 
   /** Closes every held file (on shutdown). */

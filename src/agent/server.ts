@@ -8,6 +8,10 @@ import type { AgentMetrics } from "./metrics.js";
 import type { PodSource } from "./pods.js";
 import type { Sampler } from "./sampler.js";
 import type { HistoryStore } from "./store.js";
+import type { OomKillFeed, OomKillsHello } from "./oom-kills.js";
+
+/** An idle stream still says something this often, so that neither side takes it for dead. */
+const STREAM_KEEPALIVE_MS = 15_000;
 
 export interface AgentServerOptions {
   tls: { cert: string; key: string };
@@ -19,6 +23,7 @@ export interface AgentServerOptions {
   /** undefined = --auth none (loopback only; checked by the command) */
   auth: TokenAuthorizer | undefined;
   metrics: AgentMetrics;
+  oomKills: OomKillFeed;
   log: Logger;
 }
 
@@ -67,6 +72,7 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
       return send(res, decision.status, { error: decision.reason });
     }
   }
+  if (url.pathname === "/v1/oom-kills") return streamOomKills(opts, url, res);
   if (url.pathname !== "/v1/containers") return send(res, 404, { error: `no route ${url.pathname}` });
 
   const query: ContainersQuery = {};
@@ -86,6 +92,31 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
     historyOptions: { periodS, retentionS, rawWindowS, bucketS },
   };
   send(res, 200, containersResponse(opts.store, opts.pods, meta, query));
+}
+
+/**
+ * GET /v1/oom-kills?after=SEQ&agentStartedAt=T[&watch=true]: newline-delimited JSON, a hello
+ * line (OomKillsHello), then every kept kill after SEQ, then (watch) each kill as the agent
+ * learns of it. `after` counts within the process that started at `agentStartedAt`: a client
+ * holding the number of another process gets everything kept.
+ */
+function streamOomKills(opts: AgentServerOptions, url: URL, res: ServerResponse): void {
+  const feed = opts.oomKills;
+  const after = Number(url.searchParams.get("after") ?? "0");
+  if (!Number.isInteger(after) || after < 0)
+    return send(res, 400, { error: "after must be a sequence number" });
+  const sameProcess = Number(url.searchParams.get("agentStartedAt")) === feed.startedAt;
+  res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" });
+  const line = (o: object) => res.write(`${JSON.stringify(o)}\n`);
+  line({ node: opts.node, agentStartedAt: feed.startedAt, seq: feed.lastSeq } satisfies OomKillsHello);
+  for (const kill of feed.since(sameProcess ? after : 0)) line(kill);
+  if (url.searchParams.get("watch") !== "true") return void res.end();
+  const unsubscribe = feed.subscribe(line);
+  const keepalive = setInterval(() => res.write("\n"), STREAM_KEEPALIVE_MS);
+  res.on("close", () => {
+    unsubscribe();
+    clearInterval(keepalive);
+  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

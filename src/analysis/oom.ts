@@ -1,24 +1,30 @@
 import type { ContainerState, ContainerStatus, Pod } from "../kube/pod.js";
 import { parseQuantity } from "../api/quantity.js";
 
-/** What pod status says about a container's most recent OOM kill, as the kubelet reports it. */
-export interface OomKillObservation {
+/** What pod status and spec say of a container, whether or not it was killed. */
+export interface ContainerFacts {
   pod: string;
   podUID: string;
   container: string;
   node?: string;
-  /** the killed container instance (its ID), so a kill is counted once however often it is seen */
-  killID: string;
-  /** terminations so far: restarts, plus one while the killed instance is still the latest (current state, or backing off) */
-  terminations: number;
+  /** the current instance ("<runtime>://<id>"), once the kubelet reported one */
+  containerID?: string;
   restartCount: number;
-  finishedAt?: string;
-  exitCode?: number;
   /** "Terminated" (restartPolicy Never), "CrashLoopBackOff", "Running" or another waiting reason */
   now: string;
   limit?: string;
   request?: string;
   restartPolicy?: string;
+}
+
+/** What pod status says about a container's most recent OOM kill, as the kubelet reports it. */
+export interface OomKillObservation extends ContainerFacts {
+  /** the killed container instance (its ID), so a kill is counted once however often it is seen */
+  killID: string;
+  /** terminations so far: restarts, plus one while the killed instance is still the latest (current state, or backing off) */
+  terminations: number;
+  finishedAt?: string;
+  exitCode?: number;
 }
 
 export const OOM_REASON = "OOMKilled";
@@ -35,34 +41,36 @@ function backingOffAfter(cs: ContainerStatus, killedID: string | undefined): boo
   return cs.state?.waiting !== undefined && killedID !== undefined && cs.containerID === killedID;
 }
 
-/** Containers whose latest termination was an OOM kill (current state, or last state after a restart). */
-export function oomKillsInPod(pod: Pod, onlyContainers?: string[]): OomKillObservation[] {
-  const out: OomKillObservation[] = [];
-  for (const cs of pod.status.containerStatuses ?? []) {
-    if (onlyContainers?.length && !onlyContainers.includes(cs.name)) continue;
-    const current = isOom(cs.state);
-    const term = current ? cs.state?.terminated : isOom(cs.lastState) ? cs.lastState?.terminated : undefined;
-    if (!term) continue;
-    const spec = pod.spec.containers.find((c) => c.name === cs.name);
-    out.push({
-      pod: pod.metadata.name,
-      podUID: pod.metadata.uid,
-      container: cs.name,
-      node: pod.spec.nodeName,
-      killID: term.containerID ?? `${pod.metadata.uid}/${cs.name}/${term.finishedAt ?? cs.restartCount}`,
-      // the killed instance is still the container's latest while it is the current state, or
-      // while the kubelet backs off before the next start (restartCount rises only then)
-      terminations: cs.restartCount + (current || backingOffAfter(cs, term.containerID) ? 1 : 0),
-      restartCount: cs.restartCount,
-      finishedAt: term.finishedAt,
-      exitCode: term.exitCode,
-      now: nowState(cs),
-      limit: spec?.resources?.limits?.memory,
-      request: spec?.resources?.requests?.memory,
-      restartPolicy: pod.spec.restartPolicy,
-    });
-  }
-  return out;
+export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
+  const spec = pod.spec.containers.find((c) => c.name === cs.name);
+  return {
+    pod: pod.metadata.name,
+    podUID: pod.metadata.uid,
+    container: cs.name,
+    node: pod.spec.nodeName,
+    ...(cs.containerID ? { containerID: cs.containerID } : {}),
+    restartCount: cs.restartCount,
+    now: nowState(cs),
+    limit: spec?.resources?.limits?.memory,
+    request: spec?.resources?.requests?.memory,
+    restartPolicy: pod.spec.restartPolicy,
+  };
+}
+
+/** The container's latest termination, when it was an OOM kill (current state, or last state after a restart). */
+export function oomKillInContainer(pod: Pod, cs: ContainerStatus): OomKillObservation | undefined {
+  const current = isOom(cs.state);
+  const term = current ? cs.state?.terminated : isOom(cs.lastState) ? cs.lastState?.terminated : undefined;
+  if (!term) return undefined;
+  return {
+    ...containerFacts(pod, cs),
+    killID: term.containerID ?? `${pod.metadata.uid}/${cs.name}/${term.finishedAt ?? cs.restartCount}`,
+    // the killed instance is still the container's latest while it is the current state, or
+    // while the kubelet backs off before the next start (restartCount rises only then)
+    terminations: cs.restartCount + (current || backingOffAfter(cs, term.containerID) ? 1 : 0),
+    finishedAt: term.finishedAt,
+    exitCode: term.exitCode,
+  };
 }
 
 /** What is remembered of a container's kills between passes (kept in the finding's evidence). */
@@ -70,6 +78,86 @@ export interface OomKillHistory {
   count: number;
   lastKillID: string;
   terminations: number;
+  /** kills counted of the lastKillID instance (more than one when the kernel killed children first) */
+  lastInstanceKills?: number;
+}
+
+/** What a node agent learnt from the kernel of one container instance's kills. */
+export interface KernelKill {
+  /** without the "<runtime>://" prefix */
+  containerID: string;
+  /** kills of this instance so far (its cgroup's oom_kill counter) */
+  kills: number;
+  /** epoch seconds the agent learnt of the latest one */
+  at: number;
+  node: string;
+}
+
+/** A container's kills this pass, from pod status and the kernel together. */
+export interface CountedKills {
+  fresh: number;
+  history: Omit<OomKillHistory, "count">;
+  /** the kernel told of the newest kill before pod status did */
+  kernelFirst?: KernelKill;
+}
+
+export const bareID = (id: string | undefined) => id?.replace(/^[a-z0-9.+-]+:\/\//, "");
+
+/**
+ * New kills of one container from both witnesses, each kill counted once whichever speaks
+ * first. Pod status names the killed instance; the kernel (through the agent) counts kills per
+ * instance, children's included. A kernel report about the current instance that status does
+ * not show yet is a kill the kubelet has not reported: counted now, and recognised by its ID
+ * when status catches up. A report about an older instance adds only kills beyond those
+ * counted for it.
+ */
+export function countKills(
+  facts: ContainerFacts,
+  history: OomKillHistory | undefined,
+  status: OomKillObservation | undefined,
+  kernel: readonly KernelKill[],
+): CountedKills {
+  let fresh = 0;
+  let h: CountedKills["history"] | undefined = history && {
+    lastKillID: history.lastKillID,
+    terminations: history.terminations,
+    lastInstanceKills: history.lastInstanceKills ?? 1,
+  };
+  // a kill older than the one counted last (the kernel told of a newer one first): not news
+  const behind =
+    status && h && bareID(status.killID) !== bareID(h.lastKillID) && status.terminations <= h.terminations;
+  if (status && !behind) {
+    const n = newOomKills(history, status);
+    fresh += n;
+    h =
+      n > 0 || !h
+        ? { lastKillID: status.killID, terminations: status.terminations, lastInstanceKills: 1 }
+        : { ...h, terminations: status.terminations };
+  }
+  let kernelFirst: KernelKill | undefined;
+  const lastID = bareID(h?.lastKillID);
+  const ofLast = lastID !== undefined ? kernel.find((k) => k.containerID === lastID) : undefined;
+  if (h && ofLast && ofLast.kills > (h.lastInstanceKills ?? 1)) {
+    fresh += ofLast.kills - (h.lastInstanceKills ?? 1);
+    h = { ...h, lastInstanceKills: ofLast.kills };
+  }
+  const currentID = bareID(facts.containerID);
+  const ofCurrent = currentID !== lastID ? kernel.find((k) => k.containerID === currentID) : undefined;
+  if (ofCurrent && facts.containerID) {
+    fresh += ofCurrent.kills;
+    // the killed instance is the latest until the kubelet restarts it, as status will count it
+    h = {
+      lastKillID: facts.containerID,
+      terminations: facts.restartCount + 1,
+      lastInstanceKills: ofCurrent.kills,
+    };
+    kernelFirst = ofCurrent;
+  }
+  return {
+    fresh,
+    history: h ?? { lastKillID: "", terminations: 0 },
+    ...(kernelFirst ? { kernelFirst } : {}),
+  };
 }
 
 /**
@@ -79,7 +167,7 @@ export interface OomKillHistory {
 export function newOomKills(history: OomKillHistory | undefined, obs: OomKillObservation): number {
   // before the first sighting as between two: terminations nobody saw count as kills
   if (!history) return Math.max(1, obs.terminations);
-  if (history.lastKillID === obs.killID) return 0;
+  if (bareID(history.lastKillID) === bareID(obs.killID)) return 0;
   return Math.max(1, obs.terminations - history.terminations);
 }
 

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { request } from "node:https";
+import { request, type RequestOptions } from "node:https";
 import type { Logger } from "pino";
 import type { ContainersResponse } from "../agent/api.js";
 import type { Pod } from "../kube/pod.js";
@@ -26,6 +26,19 @@ export interface AgentData {
   unavailable: { node: string; reason: string }[];
 }
 
+/** How every call to an agent is made. */
+export function agentRequest(host: string, port: number, path: string, token: string): RequestOptions {
+  return {
+    host,
+    port,
+    path,
+    headers: { Authorization: `Bearer ${token}` },
+    // the agent's serving certificate is self-signed unless one is mounted; its identity is
+    // the pod IP the apiserver reports for the memlens-agent pod on that node
+    rejectUnauthorized: false,
+  };
+}
+
 /** A pod no inspection asked about for this long has its history copy dropped (asked in full again). */
 const FORGET_AFTER_MS = 2 * 3_600_000;
 
@@ -42,7 +55,7 @@ export class AgentClient {
 
   constructor(private readonly opts: AgentClientOptions) {}
 
-  private async bearer(): Promise<string> {
+  async bearer(): Promise<string> {
     if (!this.token || Date.now() - this.token.readAt > 60_000) {
       this.token = { value: (await readFile(this.opts.tokenFile, "utf8")).trim(), readAt: Date.now() };
     }
@@ -108,16 +121,7 @@ export class AgentClient {
     const token = await this.bearer();
     return new Promise((resolve, reject) => {
       const req = request(
-        {
-          host,
-          port: this.opts.port,
-          path,
-          headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
-          // the agent's serving certificate is self-signed unless one is mounted; its identity is
-          // the pod IP the apiserver reports for the memlens-agent pod on that node
-          rejectUnauthorized: false,
-          timeout: this.opts.timeoutMs,
-        },
+        { ...agentRequest(host, this.opts.port, path, token), timeout: this.opts.timeoutMs },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

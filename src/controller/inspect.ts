@@ -2,6 +2,7 @@ import { RULE } from "../api/names.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { Finding, MemoryInspectionStatus, Recommendation } from "../api/memoryinspection.js";
 import type { Pod } from "../kube/pod.js";
+import type { KernelKill } from "../analysis/oom.js";
 import type { ContainerAnalysis } from "./cgroup-findings.js";
 import { cgroupDataMissing, cgroupObservations } from "./cgroup-observations.js";
 import { evictionObservations } from "./eviction-observations.js";
@@ -30,6 +31,8 @@ export interface InspectionInput {
   cgroups?: CgroupInput;
   /** the MemoryInspection's name and namespace, for the commands recommendations name */
   inspection?: { name: string; namespace: string };
+  /** what the node agents learnt from the kernel of the pods' OOM kills, by pod UID */
+  kernelKills?: (podUID: string) => readonly KernelKill[];
   /** what the heap profiles of pods with findings said (planProfiles of a pass without them), by pod */
   profiles?: ReadonlyMap<string, HeapProfileReport>;
 }
@@ -58,7 +61,7 @@ export function inspect(input: InspectionInput): InspectionResult {
 
   const evictions = evictionObservations(target.pods, target.workload, prevByKey);
   const seen = [
-    ...oomKillObservations(target.pods, spec, prevByKey, withinWindow),
+    ...oomKillObservations(target.pods, spec, prevByKey, withinWindow, input.kernelKills),
     ...evictions.observed,
     ...cgroupObservations(analyses, prevByKey, now),
   ];

@@ -10,7 +10,8 @@ import { WorkQueue } from "../kube/workqueue.js";
 import { controllerMetrics, type ControllerMetrics } from "./metrics.js";
 import { Reconciler, slimInspection } from "./reconciler.js";
 import { Schedules } from "./schedules.js";
-import { AgentClient } from "./agents.js";
+import { AGENT_LABEL, AgentClient } from "./agents.js";
+import { KernelOomKills } from "./kernel-oom-kills.js";
 import { TargetIndex } from "./target-index.js";
 
 export interface ManagerOptions {
@@ -38,6 +39,8 @@ export class Manager {
   private readonly reconciler: Reconciler;
   private readonly schedules: Schedules;
   private workersRunning: Promise<void>[] = [];
+  private readonly kernelKills: KernelOomKills | undefined;
+  private leading = false;
 
   constructor(private readonly opts: ManagerOptions) {
     const { client, log } = opts;
@@ -49,6 +52,15 @@ export class Manager {
     });
     this.pods = new Informer(client, { path: "/api/v1/pods", transform: slimPod, log });
     this.schedules = new Schedules((key) => this.enqueue(key, "schedule"));
+    const agents = opts.agents && new AgentClient({ ...opts.agents, log, metrics: this.metrics });
+    this.kernelKills =
+      agents &&
+      new KernelOomKills({
+        port: opts.agents!.port,
+        bearer: () => agents.bearer(),
+        onKill: (uid) => this.killReported(uid),
+        log,
+      });
     this.reconciler = new Reconciler({
       client,
       inspections: this.inspections,
@@ -57,7 +69,8 @@ export class Manager {
       schedules: this.schedules,
       metrics: this.metrics,
       log,
-      ...(opts.agents ? { agents: new AgentClient({ ...opts.agents, log, metrics: this.metrics }) } : {}),
+      ...(agents ? { agents } : {}),
+      ...(this.kernelKills ? { kernelKills: this.kernelKills } : {}),
     });
 
     this.inspections.on((event, mi, old) => {
@@ -73,6 +86,7 @@ export class Manager {
     });
     this.pods.on((event, pod, old) => {
       for (const key of this.targets.inspectionsFor(pod, old)) this.enqueue(key, `pod ${event}`, this.synced);
+      if (this.leading && this.isAgent(pod)) this.syncKillStreams();
     });
   }
 
@@ -91,13 +105,33 @@ export class Manager {
     await Promise.all([this.inspections.waitForSync(), this.pods.waitForSync()]);
     for (const mi of this.inspections.list()) this.enqueue(objectKey(mi.metadata), "start");
     for (let i = 0; i < this.opts.workers; i++) this.workersRunning.push(this.worker());
+    this.leading = true;
+    this.syncKillStreams();
   }
 
   async stop(): Promise<void> {
+    this.leading = false;
+    this.kernelKills?.stop();
     this.queue.shutdown();
     this.schedules.stopAll();
     await Promise.all(this.workersRunning);
     await Promise.all([this.inspections.stop(), this.pods.stop()]);
+  }
+
+  private isAgent(pod: Pod): boolean {
+    const [k, v] = AGENT_LABEL.split("=") as [string, string];
+    return pod.metadata.namespace === this.opts.agents?.namespace && pod.metadata.labels?.[k] === v;
+  }
+
+  private syncKillStreams(): void {
+    this.kernelKills?.sync(this.pods.list(this.opts.agents?.namespace).filter((p) => this.isAgent(p)));
+  }
+
+  /** The agent on a pod's node saw the kernel kill one of its containers: inspect it now. */
+  private killReported(podUID: string): void {
+    const pod = this.pods.list().find((p) => p.metadata.uid === podUID);
+    if (!pod) return;
+    for (const key of this.targets.inspectionsFor(pod)) this.enqueue(key, "OOM kill reported by agent", true);
   }
 
   /** urgent: something changed (ahead of periodic passes and retries in the queue) */

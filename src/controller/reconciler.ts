@@ -15,6 +15,7 @@ import type { Pod } from "../kube/pod.js";
 import { setCondition, type ConditionInput } from "./conditions.js";
 import { inspect, type CgroupInput, type InspectionResult } from "./inspect.js";
 import type { AgentClient } from "./agents.js";
+import type { KernelOomKills } from "./kernel-oom-kills.js";
 import { analyzePodCgroups } from "./cgroup-findings.js";
 import { podWorkload } from "./targets.js";
 import { ProfileCollector, type HeapProfileReport } from "./profiles.js";
@@ -49,6 +50,8 @@ export interface ReconcilerDeps {
   log: Logger;
   /** the node agents; without it only the pod-status rules run */
   agents?: AgentClient;
+  /** the kills the agents push as the kernel reports them */
+  kernelKills?: KernelOomKills;
   now?: () => Date;
 }
 
@@ -161,7 +164,17 @@ export class Reconciler {
       };
     }
     const inspection = { name: mi.metadata.name, namespace: mi.metadata.namespace };
-    const input = { generation, spec, previous: mi.status ?? {}, target, now, cgroups, inspection };
+    const kernel = this.d.kernelKills;
+    const input = {
+      generation,
+      spec,
+      previous: mi.status ?? {},
+      target,
+      now,
+      cgroups,
+      inspection,
+      ...(kernel ? { kernelKills: (uid: string) => kernel.forPod(uid) } : {}),
+    };
     const result = inspect(input);
     // which pods' heap profiles to fetch depends on the pass's findings: fetch them, then pass
     // again with what they said (pure, cheap) rather than editing the status

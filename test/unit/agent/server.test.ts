@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { request } from "node:https";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -9,28 +9,11 @@ import { pino } from "pino";
 import { startAgent, type AgentOptions, type RunningAgent } from "../../../src/agent/agent.js";
 import type { ContainersResponse } from "../../../src/agent/api.js";
 import { PodIndex, agentPod } from "../../../src/agent/pods.js";
-import { loadTrace } from "../cgroup/fixtures.js";
+import { APP, buildTree, cgroupDir, PAUSE, UID } from "./cgroup-tree.js";
 
 const run = promisify(execFile);
 const CLI = resolve(process.cwd(), "dist/src/cli/main.js");
 const CONTROLLER = "system:serviceaccount:memlens-system:memlens-controller";
-const UID = "11111111-2222-4333-8444-555555555555";
-const [APP, PAUSE] = ["a".repeat(64), "b".repeat(64)];
-
-async function cgroupDir(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-}
-
-/** A copied v1 /sys/fs/cgroup (cgroupfs driver): one burstable pod with an app and its pause container. */
-async function buildTree(root: string): Promise<void> {
-  const files = loadTrace("v1-oom-fast-leak.jsonl").samples[3]?.files ?? {};
-  await cgroupDir(join(root, "memory"), { "memory.usage_in_bytes": "1\n" });
-  const pod = join(root, `memory/kubepods/burstable/pod${UID}`);
-  await cgroupDir(pod, files);
-  await cgroupDir(join(pod, APP), files);
-  await cgroupDir(join(pod, PAUSE), { "memory.usage_in_bytes": "4096\n", "cgroup.procs": "1\n" });
-}
 
 function get(port: number, path: string, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
@@ -158,6 +141,35 @@ describe("agent HTTPS server", () => {
     await cgroupDir(join(tmp, `memory/kubepods/burstable/pod${UID}/${PAUSE}`), {
       "memory.usage_in_bytes": "4096\n",
     });
+  });
+
+  it("streams OOM kills: the counter's rise once, resumed after the last number, all kept for another process's number", async () => {
+    const agent = await startAgent(opts, { log, pods });
+    agents.push(agent);
+    const port = agent.address.port;
+    await waitReady(port);
+    await new Promise((r) => setTimeout(r, 100));
+    const oomControl = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}/memory.oom_control`);
+    await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = (body: string) =>
+      body
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [hello, ...kills] = lines((await get(port, "/v1/oom-kills")).body);
+    expect(hello).to.include({ node: "node-1", seq: 1 });
+    expect(kills).to.have.length(1);
+    expect(kills[0]).to.include({ seq: 1, podUID: UID, containerID: APP, kills: 1, source: "sampling" });
+    const started = hello!.agentStartedAt as number;
+    expect(lines((await get(port, `/v1/oom-kills?after=1&agentStartedAt=${started}`)).body)).to.have.length(
+      1,
+    );
+    expect(
+      lines((await get(port, `/v1/oom-kills?after=1&agentStartedAt=${started - 1}`)).body),
+    ).to.have.length(2);
+    expect((await get(port, "/v1/oom-kills?after=x")).status).to.equal(400);
+    await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
   });
 
   it("asks for the controller's token on /v1/ only", async () => {

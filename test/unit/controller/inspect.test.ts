@@ -6,6 +6,7 @@ import type { HeapProfileReport } from "../../../src/controller/profiles.js";
 import type { ResolvedTarget } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { recordedPodWatch } from "./pod-fixtures.js";
+import type { KernelKill } from "../../../src/analysis/oom.js";
 
 const spec = effectiveSpec({ targetRef: { kind: "Deployment", name: "hog" } });
 const workload = { kind: "Deployment", name: "hog", namespace: "rec" };
@@ -23,10 +24,15 @@ const throughApiserver = <T>(v: T): T =>
   ) as T;
 
 /** Runs a pass per pod update, carrying the status as the controller does (through the API). */
-function replay(updates: Pod[], name: string, opts: { repeatEach?: number; restartAt?: number } = {}) {
+function replay(
+  updates: Pod[],
+  name: string,
+  opts: { repeatEach?: number; restartAt?: number; kernel?: (i: number) => KernelKill[] } = {},
+) {
   let status: MemoryInspectionStatus = {};
   let warnings = 0;
   let recommendationEvents = 0;
+  let firstWarningAt: number | undefined;
   updates
     .filter((p) => p.metadata.name.startsWith(name))
     .forEach((pod, i) => {
@@ -39,13 +45,43 @@ function replay(updates: Pod[], name: string, opts: { repeatEach?: number; resta
           previous: status,
           target: target([pod]),
           now: new Date(T0 + i * 1000),
+          ...(opts.kernel ? { kernelKills: () => opts.kernel!(i) } : {}),
         });
         status = throughApiserver(res.status);
         warnings += res.happened.length;
+        firstWarningAt ??= res.happened.length ? i : undefined;
         recommendationEvents += res.newRecommendations.length;
       }
     });
-  return { status, warnings, recommendationEvents };
+  return { status, warnings, recommendationEvents, firstWarningAt };
+}
+
+/** Each OOM-killed instance of the recording, and the first update whose status shows the kill. */
+function killsInRecording(updates: Pod[], name: string): { id: string; shownAt: number }[] {
+  const out = new Map<string, number>();
+  updates
+    .filter((p) => p.metadata.name.startsWith(name))
+    .forEach((pod, i) => {
+      const cs = pod.status.containerStatuses?.[0];
+      for (const t of [cs?.state?.terminated, cs?.lastState?.terminated]) {
+        if (t?.reason === "OOMKilled" && t.containerID && !out.has(t.containerID)) out.set(t.containerID, i);
+      }
+    });
+  return [...out].map(([id, shownAt]) => ({ id, shownAt }));
+}
+
+/** The agent's reports as the controller holds them at update i, each kill known `lead` updates before status shows it. */
+function kernelReports(updates: Pod[], name: string, lead: number, extraKills = 0) {
+  const kills = killsInRecording(updates, name);
+  return (i: number): KernelKill[] =>
+    kills
+      .filter((k) => k.shownAt - lead <= i)
+      .map((k, n) => ({
+        containerID: k.id.replace("containerd://", ""),
+        kills: 1 + (n === 0 ? extraKills : 0),
+        at: (T0 + (k.shownAt - lead) * 1000) / 1000,
+        node: "memlens-node-v2",
+      }));
 }
 
 describe("inspect: OOM kills from real kubelet pod status", () => {
@@ -87,6 +123,48 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
       );
     });
     expect(replay(backoffOnly, "hog").status.oomKills).to.equal(4);
+  });
+
+  it("counts a kill the agent reports before pod status once, when status then shows it (4 kills, 4 Events, one update earlier)", () => {
+    const statusOnly = replay(updates, "hog");
+    const withKernel = replay(updates, "hog", { kernel: kernelReports(updates, "hog", 1) });
+    expect(killsInRecording(updates, "hog")).to.have.length(4);
+    expect(withKernel.status.oomKills).to.equal(4);
+    expect(withKernel.warnings).to.equal(4);
+    expect(withKernel.firstWarningAt).to.equal(statusOnly.firstWarningAt! - 1);
+    // on resyncs and after a controller restart too
+    expect(
+      replay(updates, "hog", { kernel: kernelReports(updates, "hog", 1), repeatEach: 3 }).status.oomKills,
+    ).to.equal(4);
+    expect(
+      replay(updates, "hog", { kernel: kernelReports(updates, "hog", 1), restartAt: 5 }).status.oomKills,
+    ).to.equal(4);
+  });
+
+  it("says the agent reported a kill pod status does not show yet, then what status says", () => {
+    const kernel = kernelReports(updates, "hog", 1);
+    const hog = updates.filter((p) => p.metadata.name.startsWith("hog"));
+    const first = killsInRecording(updates, "hog")[0]!.shownAt;
+    const early = replay(hog.slice(0, first), "hog", { kernel }).status.findings![0]!;
+    expect(early.message).to.match(
+      /was OOM-killed by the kernel once at its 64Mi memory limit \(last at .*, reported by the memlens agent on memlens-node-v2\); pod status does not show it yet/,
+    );
+    expect(early.evidence.reportedBy).to.equal("memlens agent on memlens-node-v2");
+    const caughtUp = replay(hog.slice(0, first + 1), "hog", { kernel }).status.findings![0]!;
+    expect(caughtUp.count).to.equal(1);
+    expect(caughtUp.message).to.match(/once at its 64Mi memory limit \(last at .*, exit code 137\)/);
+    expect(caughtUp.evidence.reportedBy).to.equal(undefined);
+  });
+
+  it("counts the kernel's kills of a child process that status never shows (one more than the terminations)", () => {
+    const { status } = replay(updates, "hog", { kernel: kernelReports(updates, "hog", 0, 1) });
+    expect(status.oomKills).to.equal(5);
+  });
+
+  it("counts the same kills when the agent reports them after pod status (v1: the sampler's period)", () => {
+    const late = kernelReports(updates, "hog", -2);
+    expect(replay(updates, "hog", { kernel: late }).status.oomKills).to.equal(4);
+    expect(replay(updates, "hog", { kernel: late }).warnings).to.equal(4);
   });
 
   it("reports a restartPolicy Never pod killed once, and that it stays terminated", () => {

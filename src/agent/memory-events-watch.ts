@@ -1,0 +1,64 @@
+import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { parseFlatKeyed } from "../cgroup/flat-keyed.js";
+import type { TrackedCgroup } from "./store.js";
+
+/**
+ * The kernel's own word on OOM kills, without waiting for the next sample: on cgroup v2 every
+ * change of a memory.events counter (oom_kill among them) raises an inotify modify event on
+ * the file (cgroup_file_notify, at most one per 10 ms), which works on the agent's read-only
+ * view of /sys/fs/cgroup. Each event costs one read of a ~100-byte file. v1 has only
+ * cgroup.event_control, which needs write access and an eventfd: there the sampler is the
+ * source.
+ */
+export class MemoryEventsWatch {
+  private readonly watchers = new Map<string, FSWatcher>();
+
+  constructor(
+    private readonly onOomKillCount: (entry: TrackedCgroup, kills: number) => void,
+    private readonly log: Logger,
+  ) {}
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  add(entry: TrackedCgroup): void {
+    const { path, version, kind } = entry.cgroup;
+    if (version !== "v2" || kind !== "container" || this.watchers.has(path)) return;
+    const file = join(path, "memory.events");
+    try {
+      const watcher = watch(file, { persistent: false }, () => this.read(entry, file));
+      // the cgroup went away under the watch: the sampler notices and removes it too
+      watcher.on("error", () => this.remove(path));
+      this.watchers.set(path, watcher);
+    } catch (err) {
+      // a cgroup removed between the scan and now; the sampler still reads what it can
+      this.log.debug(
+        { cgroup: entry.cgroup.relPath, err: (err as Error).message },
+        "memory.events not watched",
+      );
+    }
+  }
+
+  remove(path: string): void {
+    this.watchers.get(path)?.close();
+    this.watchers.delete(path);
+  }
+
+  close(): void {
+    for (const path of [...this.watchers.keys()]) this.remove(path);
+  }
+
+  private read(entry: TrackedCgroup, file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, "latin1");
+    } catch {
+      return; // removed since the event: its last value was read by the sampler or is lost with it
+    }
+    const kills = parseFlatKeyed(text).oom_kill;
+    if (kills !== undefined) this.onOomKillCount(entry, kills);
+  }
+}

@@ -1,0 +1,82 @@
+import type { TrackedCgroup } from "./store.js";
+
+/** One kernel OOM kill in a container's cgroup, as GET /v1/oom-kills streams it. */
+export interface KernelOomKill {
+  /** rises by one per record within one agent process (see OomKillsHello.agentStartedAt) */
+  seq: number;
+  /** epoch seconds the agent learnt of it */
+  at: number;
+  podUID: string;
+  /** without the "<runtime>://" prefix */
+  containerID: string;
+  /** the cgroup's oom_kill counter after it: kills of this container instance so far */
+  kills: number;
+  /** how the agent learnt of it */
+  source: "memory.events notification" | "sampling";
+}
+
+/** The first line of a GET /v1/oom-kills stream. */
+export interface OomKillsHello {
+  node: string;
+  /** a new value means a new process whose seq started again from 1 */
+  agentStartedAt: number;
+  /** the newest seq so far */
+  seq: number;
+}
+
+/** Kills kept for a client that reconnects: far more than a node produces between two reconnects. */
+const KEPT = 1024;
+
+/**
+ * The OOM kills the agent has seen in container cgroups, in order, for the controller's stream.
+ * Fed from two places that may both see the same kill: the kernel's notification on v2
+ * memory.events and the sampler's periodic read (v1's only source). Both report the cgroup's
+ * counter, and a kill is announced only when the counter passes the highest value seen, so it
+ * is announced once whichever comes first.
+ */
+export class OomKillFeed {
+  readonly startedAt = Date.now() / 1000;
+  private readonly recent: KernelOomKill[] = [];
+  private readonly highest = new Map<string, number>();
+  private readonly listeners = new Set<(kill: KernelOomKill) => void>();
+  private seq = 0;
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** The counter as read now; the first value seen for a cgroup only sets where counting starts. */
+  observe(
+    entry: TrackedCgroup,
+    kills: number,
+    source: KernelOomKill["source"],
+    now = Date.now() / 1000,
+  ): void {
+    const { path, kind, podUID, containerID } = entry.cgroup;
+    // a pod cgroup's counter is hierarchical (v2): its containers' kills are announced by them
+    if (kind !== "container" || !containerID) return;
+    const before = this.highest.get(path);
+    if (before !== undefined && kills <= before) return;
+    this.highest.set(path, kills);
+    if (before === undefined) return;
+    const kill: KernelOomKill = { seq: ++this.seq, at: now, podUID, containerID, kills, source };
+    this.recent.push(kill);
+    if (this.recent.length > KEPT) this.recent.shift();
+    for (const listener of this.listeners) listener(kill);
+  }
+
+  /** The cgroup's history was dropped: its counter is not compared with again. */
+  forget(path: string): void {
+    this.highest.delete(path);
+  }
+
+  /** Kills after `seq` still kept. */
+  since(seq: number): KernelOomKill[] {
+    return this.recent.filter((k) => k.seq > seq);
+  }
+
+  subscribe(listener: (kill: KernelOomKill) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
