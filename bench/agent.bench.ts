@@ -2,22 +2,17 @@
  * Agent cost on real cgroups: sampling CPU per container and RSS with 6 h of history.
  * Creates empty v1 memory cgroups shaped like kubepods/burstable/pod<uid>/<container id>
  * (two containers per pod, as an app plus its pause container) under this process's own memory
- * cgroup, removes them all at the end. Each size runs in a fresh process so RSS is its own.
+ * cgroup (bench/fixture.ts), removes them all at the end. Each size runs in a fresh process so
+ * RSS is its own; passes run back to back.
  *
  *   node --expose-gc dist/bench/agent.bench.js            (100 and 1000 containers)
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
-import { AgentMetrics } from "../src/agent/metrics.js";
-import { DEFAULT_PERIOD_S, DEFAULT_SCAN_EVERY, Sampler } from "../src/agent/sampler.js";
-import { COLUMNS, COLUMN_COUNT } from "../src/cgroup/reading.js";
-import { HistoryStore } from "../src/agent/store.js";
+import { DEFAULT_PERIOD_S, DEFAULT_SCAN_EVERY } from "../src/agent/sampler.js";
+import { RETENTION_S, agentWithHistory, createKubepods, daemonSetNodeOptions, mib } from "./fixture.js";
 
-const RETENTION_S = 6 * 3600;
 // whole scan cycles, so the walk's share of the CPU is what it is in the long run
 const TICKS = 2 * DEFAULT_SCAN_EVERY;
 const TARGET_CPU_US = 50;
@@ -36,67 +31,15 @@ interface Result {
   series: number;
 }
 
-function ownMemoryCgroup(): string {
-  const line = readFileSync("/proc/self/cgroup", "utf8")
-    .split("\n")
-    .find((l) => l.split(":")[1]?.split(",").includes("memory"));
-  const path = line?.split(":")[2];
-  if (path === undefined || !existsSync("/sys/fs/cgroup/memory"))
-    throw new Error("needs the cgroup v1 memory controller");
-  return join("/sys/fs/cgroup/memory", path);
-}
-
-function mib(bytes: number): number {
-  return Math.round((bytes / 2 ** 20) * 10) / 10;
-}
-
 async function child(containers: number): Promise<Result> {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   gc();
   const baselineRss = process.memoryUsage().rss;
-  const root = join(ownMemoryCgroup(), `memlens-bench-${randomBytes(4).toString("hex")}`);
-  const created: string[] = [];
-  const mk = (dir: string) => {
-    mkdirSync(dir);
-    created.push(dir);
-  };
+  const kubepods = createKubepods(containers);
   try {
-    mk(root);
-    mk(join(root, "kubepods"));
-    mk(join(root, "kubepods/burstable"));
-    for (let p = 0; p < containers / 2; p++) {
-      const pod = join(root, `kubepods/burstable/pod${randomUUID()}`);
-      mk(pod);
-      mk(join(pod, randomBytes(32).toString("hex")));
-      mk(join(pod, randomBytes(32).toString("hex")));
-    }
-    const log = pino({ level: "silent" });
-    const store = new HistoryStore({ periodS: DEFAULT_PERIOD_S, retentionS: RETENTION_S });
-    // labels as distinct as on a node (one set per cgroup), so a scrape holds what it holds there
-    const metrics = new AgentMetrics(store, (e) => ({
-      namespace: "bench",
-      pod: e.cgroup.podUID,
-      container: e.cgroup.containerID ?? "",
-      kind: e.cgroup.kind,
-    }));
-    const sampler = new Sampler({ cgroupRoot: root, store, log, metrics });
-
-    // 6 h of history before "now": every series the kernel offers here, varying at every sample
+    // 6 h of history before "now", then passes back to back
     const now = Date.now() / 1000;
-    const row = new Float64Array(COLUMN_COUNT);
-    let k = 0;
-    const start = now - RETENTION_S;
-    await sampler.tick(start - DEFAULT_PERIOD_S); // discovers the cgroups and reads them
-    let series = 0;
-    for (const entry of store.all()) {
-      const offered = COLUMNS.map((s) => entry.history.latest(s.name) !== undefined);
-      series = offered.filter(Boolean).length;
-      for (let t = start; t < now; t += DEFAULT_PERIOD_S) {
-        for (let s = 0; s < COLUMN_COUNT; s++) row[s] = offered[s] ? 1e8 + ((k++ * 7919) % 1e6) * 4096 : NaN;
-        entry.history.append(t, row);
-      }
-    }
-
+    const { sampler, store, metrics, series } = await agentWithHistory(kubepods.root, now);
     let scanCpu = 0;
     let readCpu = 0;
     let cgroups = 0;
@@ -122,15 +65,8 @@ async function child(containers: number): Promise<Result> {
       series,
     };
   } finally {
-    for (const dir of created.reverse()) rmdirSync(dir);
+    kubepods.remove();
   }
-}
-
-/** The agent container's NODE_OPTIONS in the DaemonSet manifest, split into flags. */
-function daemonSetNodeOptions(file: string): string[] {
-  const m = /- name: NODE_OPTIONS\n\s*value: "?([^"\n]*)"?\n/.exec(readFileSync(file, "utf8"));
-  if (!m?.[1]) throw new Error(`no NODE_OPTIONS in ${file}`);
-  return m[1].trim().split(/\s+/);
 }
 
 async function main(): Promise<void> {

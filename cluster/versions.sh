@@ -8,3 +8,7 @@ HELM_VERSION=v3.22.0
 # github.com/prometheus/prometheus tags its Go module v0.3MM.P for Prometheus v3.MM.P
 PROMETHEUS_MODULE_VERSION=v0.316.0
 memlens_tools_dir() { echo "$(memlens_cache_dir)/tools-helm-$HELM_VERSION-prometheus-$PROMETHEUS_MODULE_VERSION/bin"; }
+# cAdvisor's library, as the kubelet embeds it, for the side-by-side bench (bench/cadvisor/build.sh)
+CADVISOR_VERSION=$(awk '$1=="github.com/google/cadvisor/lib"{print $2} $2=="github.com/google/cadvisor/lib"{print $3}' \
+  "$(dirname "${BASH_SOURCE[0]}")/../bench/cadvisor/go.mod")
+memlens_cadvisor_dir() { echo "$(memlens_cache_dir)/cadvisor-$CADVISOR_VERSION"; }
