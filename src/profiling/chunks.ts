@@ -1,6 +1,8 @@
 // Where a profile's bytes come from when it is read in pieces (stream-top.ts), and their gunzip
-// as a stream: the inflated profile (22 MB for 8 MB of gzip on a large heap profile) is never
-// held whole, and zlib inflates on libuv's thread pool while the decoder reads what came before.
+// as a stream: zlib inflates on libuv's thread pool while the decoder reads what came before,
+// and the inflated profile (22 MB for 8 MB of gzip on a large heap profile) is never one buffer.
+// It still counts in the peak RSS: each piece is a new ArrayBuffer, which V8 frees only at a GC,
+// and it starts one for external memory only past 64 MiB.
 import { createReadStream } from "node:fs";
 import { pipeline, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";

@@ -3,7 +3,7 @@
 // small (a sample, a location, a string), so only the one cut by a piece's end is copied.
 import { ProfileFormatError } from "./errors.js";
 import { WIRE_LEN, WIRE_VARINT } from "./proto.js";
-import { checkTopLevelField, isProfileField } from "./wire.js";
+import { checkTopLevelField, isProfileField, varintEnd, varintOrCut } from "./wire.js";
 
 /**
  * Called once per top-level field: its tag, and where in `buf` its value starts (after the tag),
@@ -107,23 +107,9 @@ function notAProfile(message: string): ProfileFormatError {
   return new ProfileFormatError(`not a pprof profile (${message})`);
 }
 
-/** Where the varint varintAt read last ends. */
-let varintEnd = 0;
-
 /** The varint at `at`, or -1 when `buf` ends before it does (the next piece has the rest). */
 function varintAt(buf: Uint8Array, at: number, base: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < at + 10; i++) {
-    if (i >= buf.length) return -1;
-    const byte = buf[i] ?? 0;
-    // Multiplication, not shifts: lengths and tags fit in a double, shifts would wrap at 32 bits.
-    value += (byte & 0x7f) * scale;
-    scale *= 128;
-    if (byte < 0x80) {
-      varintEnd = i + 1;
-      return value;
-    }
-  }
-  throw notAProfile(`profile: varint at byte ${base + at} is longer than 10 bytes`);
+  const value = varintOrCut(buf, at, buf.length);
+  if (value === -2) throw notAProfile(`profile: varint at byte ${base + at} is longer than 10 bytes`);
+  return value;
 }

@@ -108,13 +108,7 @@ export class ProfileTables {
   private function(r: ProtoReader, start: number, end: number): void {
     let id: number | bigint = 0;
     let name = 0;
-    r.fields(start, end, (field, wire) => {
-      if (wire !== WIRE_VARINT) return false;
-      if (field === 1) id = r.id();
-      else if (field === 2) name = r.int64();
-      else return false;
-      return true;
-    });
+    varintFields(r, start, end, { 1: () => (id = r.id()), 2: () => (name = r.int64()) });
     this.functionIds.push(id);
     this.functionNameRefs.push(name);
   }
@@ -233,16 +227,19 @@ export class ProfileTables {
   }
 }
 
+/** Reads the varint fields of a message in [start, end) that `read` has a reader for; skips the rest. */
+function varintFields(r: ProtoReader, start: number, end: number, read: Record<number, () => unknown>): void {
+  r.fields(start, end, (field, wire) => {
+    const reader = wire === WIRE_VARINT ? read[field] : undefined;
+    reader?.();
+    return reader !== undefined;
+  });
+}
+
 function valueType(r: ProtoReader, start: number, end: number): [number, number] {
   let type = 0;
   let unit = 0;
-  r.fields(start, end, (field, wire) => {
-    if (wire !== WIRE_VARINT) return false;
-    if (field === 1) type = r.int64();
-    else if (field === 2) unit = r.int64();
-    else return false;
-    return true;
-  });
+  varintFields(r, start, end, { 1: () => (type = r.int64()), 2: () => (unit = r.int64()) });
   return [type, unit];
 }
 
@@ -250,13 +247,10 @@ function mapping(r: ProtoReader, start: number, end: number): RawMapping {
   let id: number | bigint = 0;
   let file = 0;
   let buildId = 0;
-  r.fields(start, end, (field, wire) => {
-    if (wire !== WIRE_VARINT) return false;
-    if (field === 1) id = r.id();
-    else if (field === 5) file = r.int64();
-    else if (field === 6) buildId = r.int64();
-    else return false;
-    return true;
+  varintFields(r, start, end, {
+    1: () => (id = r.id()),
+    5: () => (file = r.int64()),
+    6: () => (buildId = r.int64()),
   });
   return { id, file, buildId };
 }

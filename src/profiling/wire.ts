@@ -88,10 +88,21 @@ function walk(data: Uint8Array, start: number, end: number, schema: Schema, base
   }
 }
 
-/** Where the varint readVarint read last ends: a module variable, so no object per varint. */
-let varintEnd = 0;
+/** Where the varint readVarint or varintOrCut read last ends: a module variable, so no object per varint. */
+export let varintEnd = 0;
 
 function readVarint(data: Uint8Array, at: number, end: number, where: string, base: number): number {
+  const value = varintOrCut(data, at, end);
+  if (value >= 0) return value;
+  const what = value === LONGER ? "longer than 10 bytes" : "cut off";
+  throw new Error(`${where}: varint at byte ${base + at} is ${what}`);
+}
+
+const CUT = -1;
+const LONGER = -2;
+
+/** The varint at `at`, or -1 when `end` comes before its last byte, -2 when it runs past ten bytes. */
+export function varintOrCut(data: Uint8Array, at: number, end: number): number {
   const first = data[at] ?? 0;
   if (first < 0x80 && at < end) {
     varintEnd = at + 1;
@@ -99,7 +110,8 @@ function readVarint(data: Uint8Array, at: number, end: number, where: string, ba
   }
   let value = 0;
   let scale = 1;
-  for (let i = at; i < end && i < at + 10; i++) {
+  for (let i = at; i < at + 10; i++) {
+    if (i >= end) return CUT;
     const byte = data[i] ?? 0;
     // Multiplication, not shifts: lengths and tags fit in a double, shifts would wrap at 32 bits.
     value += (byte & 0x7f) * scale;
@@ -109,7 +121,5 @@ function readVarint(data: Uint8Array, at: number, end: number, where: string, ba
       return value;
     }
   }
-  throw new Error(
-    `${where}: varint at byte ${base + at} is ${at + 10 <= end ? "longer than 10 bytes" : "cut off"}`,
-  );
+  return LONGER;
 }
