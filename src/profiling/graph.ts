@@ -30,7 +30,8 @@ export function graphWeights(
   kept: Uint8Array | null = null,
   withEdges: boolean | Uint8Array = false,
 ): GraphWeights {
-  const walk = new GraphWalk(profile.locations, profile.frameNames.length, 1, kept, withEdges);
+  const locations = LocationFrames.of(profile.locations);
+  const walk = new GraphWalk(locations, profile.frameNames.length, 1, kept, withEdges);
   const { count, stackStart, stacks, values } = profile.samples;
   const types = profile.sampleTypes.length;
   for (let s = 0; s < count; s++) {
@@ -56,7 +57,7 @@ export class GraphWalk implements GraphWeights {
   private edgeInto: Uint8Array | null;
 
   constructor(
-    private readonly locations: readonly Int32Array[],
+    private readonly locations: LocationFrames,
     frames: number,
     private readonly width = 1,
     private readonly kept: Uint8Array | null = null,
@@ -99,10 +100,12 @@ export class GraphWalk implements GraphWeights {
     const epoch = ++this.epoch;
     let parent = -1;
     let residual = false;
+    const { frames: locFrames, start: locStart } = this.locations;
     // Root to leaf: locations from the last, and each location's lines from its caller inward.
     for (let i = end - 1; i >= first; i--) {
-      const locFrames = this.locations[stack[i] ?? 0] ?? EMPTY;
-      for (let ni = locFrames.length - 1; ni >= 0; ni--) {
+      const loc = stack[i] ?? 0;
+      const callerLine = (locStart[loc + 1] ?? 0) - 1;
+      for (let ni = callerLine; ni >= (locStart[loc] ?? 0); ni--) {
         const n = locFrames[ni] ?? 0;
         if (kept !== null && kept[n] === 0) {
           residual = true;
@@ -130,7 +133,7 @@ export class GraphWalk implements GraphWeights {
             e.stamp = epoch;
             e.weight += w;
             // A frame other than its location's last line was inlined into the one above it.
-            if (ni === locFrames.length - 1) e.inline = false;
+            if (ni === callerLine) e.inline = false;
           }
         }
         parent = n;
@@ -144,7 +147,37 @@ export class GraphWalk implements GraphWeights {
   }
 }
 
-const EMPTY = new Int32Array(0);
+/**
+ * The frames of every location in one array: location i's are frames[start[i] .. start[i + 1]),
+ * leaf-most first. One array instead of one per location: the walk reads them in order, and a
+ * stream adds locations without an object each.
+ */
+export class LocationFrames {
+  frames: Int32Array = new Int32Array(1024);
+  start: Int32Array = new Int32Array(256);
+  count = 0;
+
+  static of(locations: readonly Int32Array[]): LocationFrames {
+    const table = new LocationFrames();
+    for (const frames of locations) table.push(frames);
+    return table;
+  }
+
+  push(frames: ArrayLike<number>): void {
+    const at = this.start[this.count] ?? 0;
+    if (this.count + 2 > this.start.length) this.start = grown(this.start, this.count + 2);
+    if (at + frames.length > this.frames.length) this.frames = grown(this.frames, at + frames.length);
+    for (let i = 0; i < frames.length; i++) this.frames[at + i] = frames[i] ?? 0;
+    this.start[++this.count] = at + frames.length;
+  }
+}
+
+/** `a` copied into an array of at least `size` entries, twice its length at least. */
+function grown(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(Math.max(size, a.length * 2));
+  b.set(a);
+  return b;
+}
 /** Edge keys are caller * EDGE_KEY_BASE + callee: exact doubles for up to 2^26 frames, and fixed while reserve adds frames. */
 const EDGE_KEY_BASE = 2 ** 26;
 

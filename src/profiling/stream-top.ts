@@ -12,7 +12,7 @@
 // kept (top.ts inlineWalk), which is known only after the first.
 import { rawChunks, type ProfileSource } from "./chunks.js";
 import { forEachField } from "./fields.js";
-import { GraphWalk, type Edge } from "./graph.js";
+import { GraphWalk, LocationFrames, type Edge } from "./graph.js";
 import type { ProfileInfo } from "./model.js";
 import { ProtoReader } from "./proto.js";
 import { SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
@@ -38,14 +38,14 @@ export async function streamTopTable(
   const frames = t.frameNames.length;
   let weights = first.weights(t, index);
   if (weights === undefined) {
-    const walk = new GraphWalk(t.locations, frames);
+    const walk = new GraphWalk(LocationFrames.of(t.locations), frames);
     weights = { flat: walk.flat, cum: walk.cum, total: await walkSamples(source, t, index, walk) };
   }
   const trimmed = trimNodes(t.frameNames, weights.flat, weights.cum, options);
   const inline = inlineWalk(t.locations, frames, trimmed.nodes);
   let edges = inline ? first.keptEdges(inline.kept, inline.inlinable) : [];
   if (inline && edges === undefined) {
-    const walk = new GraphWalk(t.locations, frames, 1, inline.kept, inline.inlinable);
+    const walk = new GraphWalk(LocationFrames.of(t.locations), frames, 1, inline.kept, inline.inlinable);
     await walkSamples(source, t, index, walk);
     edges = walk.edges;
   }
@@ -125,7 +125,7 @@ class FirstPass {
   private readonly reader = new SampleReader(this.r);
   private readonly slots = new FrameSlots();
   /** Slots of each location's frames, by location index. */
-  private readonly slotLocations: Int32Array[] = [];
+  private readonly slotLocations = new LocationFrames();
   private walk: GraphWalk | undefined;
   /** Sample types when the first sample came. */
   private types = 0;
@@ -168,7 +168,7 @@ class FirstPass {
     this.r.pos = valueStart;
     this.tables.read(this.r, tag >>> 3, tag & 7);
     const locations = this.tables.locations;
-    if (locations.length > this.slotLocations.length) {
+    if (locations.length > this.slotLocations.count) {
       const slots = this.slots.of(locations[locations.length - 1] as RawLocation);
       this.slotLocations.push(slots);
       this.walk?.reserve(this.slots.count);
