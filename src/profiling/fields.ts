@@ -3,7 +3,7 @@
 // small (a sample, a location, a string), so only the one cut by a piece's end is copied.
 import { ProfileFormatError } from "./errors.js";
 import { WIRE_LEN, WIRE_VARINT } from "./proto.js";
-import { checkTopLevelField, isProfileField, varintEnd, varintOrCut } from "./wire.js";
+import { checkTopLevelField, isProfileField, LONGER, varintEnd, varintOrCut } from "./wire.js";
 
 /**
  * Called once per top-level field: its tag, and where in `buf` its value starts (after the tag),
@@ -110,6 +110,6 @@ function notAProfile(message: string): ProfileFormatError {
 /** The varint at `at`, or -1 when `buf` ends before it does (the next piece has the rest). */
 function varintAt(buf: Uint8Array, at: number, base: number): number {
   const value = varintOrCut(buf, at, buf.length);
-  if (value === -2) throw notAProfile(`profile: varint at byte ${base + at} is longer than 10 bytes`);
+  if (value === LONGER) throw notAProfile(`profile: varint at byte ${base + at} is longer than 10 bytes`);
   return value;
 }

@@ -99,7 +99,8 @@ function readVarint(data: Uint8Array, at: number, end: number, where: string, ba
 }
 
 const CUT = -1;
-const LONGER = -2;
+/** What varintOrCut returns for a varint of more than ten bytes. */
+export const LONGER = -2;
 
 /** The varint at `at`, or -1 when `end` comes before its last byte, -2 when it runs past ten bytes. */
 export function varintOrCut(data: Uint8Array, at: number, end: number): number {
