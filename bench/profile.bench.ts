@@ -10,7 +10,7 @@
  *
  *   node dist/bench/profile.bench.js [--functions N] [--walks N] [--runs N] [--keep DIR]
  *
- * Targets: memlens wall time <= 0.1x and peak RSS <= 0.25x those of go tool pprof.
+ * Targets: memlens wall time <= 0.03x and peak RSS <= 0.1x those of go tool pprof.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,8 +20,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 
-const WALL_TARGET = 0.1;
-const RSS_TARGET = 0.25;
+const WALL_TARGET = 0.03;
+const RSS_TARGET = 0.1;
 const MIN_RAW_BYTES = 20e6;
 
 const { values: args } = parseArgs({

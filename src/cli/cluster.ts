@@ -3,13 +3,6 @@ import { apiPath, PLURAL } from "../api/group.js";
 import type { MemoryInspection } from "../api/memoryinspection.js";
 import { isNotFound, KubeClient, loadClusterAccess, type AccessChoice } from "../kube/client.js";
 
-/** -n/--namespace, --kubeconfig, --context: as kubectl reads them. */
-export const CLUSTER_FLAGS = {
-  namespace: { type: "string", short: "n" },
-  kubeconfig: { type: "string" },
-  context: { type: "string" },
-} as const;
-
 export interface ClusterChoice extends AccessChoice {
   namespace?: string;
 }

@@ -4,15 +4,8 @@
 import { apiPath } from "../api/group.js";
 import { HEAP_PROFILE_PLURAL, INSPECTION_UID_LABEL, type HeapProfile } from "../api/heapprofile.js";
 import { PROFILED_RULES } from "../controller/profile-plan.js";
-import { CLUSTER_FLAGS, connect, getInspection, type ClusterChoice } from "./cluster.js";
-import { CommandError, UsageError } from "./command.js";
-
-const REF = /^(?:mi|memoryinspections?(?:\.memlens\.dev)?)\/(.+)$/;
-
-/** The inspection's name when `arg` names one (`mi/catalog`), else undefined (a file). */
-export function inspectionRef(arg: string): string | undefined {
-  return REF.exec(arg)?.[1];
-}
+import { connect, getInspection, type ClusterChoice } from "./cluster.js";
+import { CommandError } from "./command.js";
 
 export interface InspectionProfiles {
   pod: string;
@@ -79,9 +72,6 @@ export async function inspectionProfiles(
 
 const lastTaken = (h: HeapProfile) => h.spec.latest?.takenAt ?? h.spec.baseline.takenAt;
 
-/** The flags that choose the cluster and the pod, shared by the profile commands. */
-export const CLUSTER_OPTIONS = { ...CLUSTER_FLAGS, pod: { type: "string" } } as const;
-
 export function clusterChoice(values: {
   namespace?: string;
   pod?: string;
@@ -89,13 +79,4 @@ export function clusterChoice(values: {
   context?: string;
 }): ClusterChoice & { pod?: string } {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-}
-
-/** Flags that mean nothing for a file: said, rather than ignored. */
-export function refuseClusterFlags(values: Record<string, unknown>): void {
-  const given = Object.keys(CLUSTER_OPTIONS).filter((k) => values[k] !== undefined);
-  if (given.length)
-    throw new UsageError(
-      `--${given.join(", --")} only apply to mi/NAME (the profiles a MemoryInspection keeps)`,
-    );
 }

@@ -30,30 +30,82 @@ export function graphWeights(
   kept: Uint8Array | null = null,
   withEdges: boolean | Uint8Array = false,
 ): GraphWeights {
-  // Edges into only these callees (by frame id) when withEdges is an array: the rest cost nothing.
-  const edgeInto = typeof withEdges === "boolean" ? null : withEdges;
-  const frames = profile.frameNames.length;
-  const flat = new Float64Array(frames);
-  const cum = new Float64Array(frames);
-  // "Seen in this sample" as an epoch stamp: no set to clear between samples.
-  const seen = new Int32Array(frames);
-  const edgeMap = new Map<number, Edge>();
-  const edges: Edge[] = [];
-  let epoch = 0;
-
+  const locations = LocationFrames.of(profile.locations);
+  const walk = new GraphWalk(locations, profile.frameNames.length, 1, kept, withEdges);
   const { count, stackStart, stacks, values } = profile.samples;
   const types = profile.sampleTypes.length;
   for (let s = 0; s < count; s++) {
-    const w = values[s * types + sampleIndex] ?? 0;
-    if (w === 0) continue;
-    epoch++;
+    walk.add(stacks, stackStart[s] ?? 0, stackStart[s + 1] ?? 0, values, s * types + sampleIndex);
+  }
+  return walk;
+}
+
+/**
+ * The weights graphWeights computes, one sample at a time: for the model's samples and for a
+ * stream of them (stream-top.ts), which holds none. It can weigh `width` sample types at once
+ * (frame n's weight of the t-th is flat[n * width + t]); edges weigh the first alone.
+ */
+export class GraphWalk implements GraphWeights {
+  flat: Float64Array;
+  cum: Float64Array;
+  readonly edges: Edge[] = [];
+  // "Seen in this sample" as an epoch stamp: no set to clear between samples.
+  private seen: Int32Array;
+  private epoch = 0;
+  private readonly edgeMap = new Map<number, Edge>();
+  /** Edges into only these callees (by frame id) when withEdges is an array: the rest cost nothing. */
+  private edgeInto: Uint8Array | null;
+
+  constructor(
+    private readonly locations: LocationFrames,
+    frames: number,
+    private readonly width = 1,
+    private readonly kept: Uint8Array | null = null,
+    private readonly withEdges: boolean | Uint8Array = false,
+  ) {
+    this.flat = new Float64Array(frames * width);
+    this.cum = new Float64Array(frames * width);
+    this.seen = new Int32Array(frames);
+    this.edgeInto = typeof withEdges === "boolean" ? null : withEdges;
+  }
+
+  /** Room for frame ids below `frames`. */
+  reserve(frames: number): void {
+    if (frames <= this.seen.length) return;
+    const size = Math.max(frames, this.seen.length * 2);
+    const grow = <A extends Float64Array | Int32Array | Uint8Array>(a: A, b: A): A => {
+      b.set(a);
+      return b;
+    };
+    this.flat = grow(this.flat, new Float64Array(size * this.width));
+    this.cum = grow(this.cum, new Float64Array(size * this.width));
+    this.seen = grow(this.seen, new Int32Array(size));
+    if (this.edgeInto) this.edgeInto = grow(this.edgeInto, new Uint8Array(size));
+  }
+
+  /** Counts the edges into `frame` from the next sample on (with withEdges an array); false when a sample already went through it. */
+  countEdgesInto(frame: number): boolean {
+    if (this.edgeInto) this.edgeInto[frame] = 1;
+    return this.seen[frame] === 0;
+  }
+
+  /** One sample: its stack is locations[stack[first]] .. [stack[end - 1]], leaf first; its weights values[at ..]. */
+  add(stack: Int32Array, first: number, end: number, values: Float64Array, at: number): void {
+    const width = this.width;
+    const w = values[at] ?? 0;
+    let zero = w === 0;
+    for (let t = 1; t < width && zero; t++) zero = values[at + t] === 0;
+    if (zero) return;
+    const { kept, withEdges, edgeInto, seen, flat, cum } = this;
+    const epoch = ++this.epoch;
     let parent = -1;
     let residual = false;
+    const { frames: locFrames, start: locStart } = this.locations;
     // Root to leaf: locations from the last, and each location's lines from its caller inward.
-    const first = stackStart[s] ?? 0;
-    for (let i = (stackStart[s + 1] ?? 0) - 1; i >= first; i--) {
-      const locFrames = profile.locations[stacks[i] ?? 0] ?? EMPTY;
-      for (let ni = locFrames.length - 1; ni >= 0; ni--) {
+    for (let i = end - 1; i >= first; i--) {
+      const loc = stack[i] ?? 0;
+      const callerLine = (locStart[loc + 1] ?? 0) - 1;
+      for (let ni = callerLine; ni >= (locStart[loc] ?? 0); ni--) {
         const n = locFrames[ni] ?? 0;
         if (kept !== null && kept[n] === 0) {
           residual = true;
@@ -61,7 +113,8 @@ export function graphWeights(
         }
         if (seen[n] !== epoch) {
           seen[n] = epoch;
-          cum[n] = (cum[n] ?? 0) + w;
+          for (let t = 0; t < width; t++)
+            cum[n * width + t] = (cum[n * width + t] ?? 0) + (values[at + t] ?? 0);
         }
         if (
           withEdges !== false &&
@@ -69,30 +122,64 @@ export function graphWeights(
           n !== parent &&
           (edgeInto === null || edgeInto[n] === 1)
         ) {
-          const key = parent * frames + n;
-          let e = edgeMap.get(key);
+          const key = parent * EDGE_KEY_BASE + n;
+          let e = this.edgeMap.get(key);
           if (e === undefined) {
             e = { caller: parent, callee: n, weight: 0, inline: true, stamp: 0 };
-            edgeMap.set(key, e);
-            edges.push(e);
+            this.edgeMap.set(key, e);
+            this.edges.push(e);
           }
           if (e.stamp !== epoch) {
             e.stamp = epoch;
             e.weight += w;
             // A frame other than its location's last line was inlined into the one above it.
-            if (ni === locFrames.length - 1) e.inline = false;
+            if (ni === callerLine) e.inline = false;
           }
         }
         parent = n;
         residual = false;
       }
     }
-    if (parent !== -1 && !residual) flat[parent] = (flat[parent] ?? 0) + w;
+    if (parent !== -1 && !residual) {
+      for (let t = 0; t < width; t++)
+        flat[parent * width + t] = (flat[parent * width + t] ?? 0) + (values[at + t] ?? 0);
+    }
   }
-  return { flat, cum, edges };
 }
 
-const EMPTY = new Int32Array(0);
+/**
+ * The frames of every location in one array: location i's are frames[start[i] .. start[i + 1]),
+ * leaf-most first. One array instead of one per location: the walk reads them in order, and a
+ * stream adds locations without an object each.
+ */
+export class LocationFrames {
+  frames: Int32Array = new Int32Array(1024);
+  start: Int32Array = new Int32Array(256);
+  count = 0;
+
+  static of(locations: readonly Int32Array[]): LocationFrames {
+    const table = new LocationFrames();
+    for (const frames of locations) table.push(frames);
+    return table;
+  }
+
+  push(frames: ArrayLike<number>): void {
+    const at = this.start[this.count] ?? 0;
+    if (this.count + 2 > this.start.length) this.start = grown(this.start, this.count + 2);
+    if (at + frames.length > this.frames.length) this.frames = grown(this.frames, at + frames.length);
+    for (let i = 0; i < frames.length; i++) this.frames[at + i] = frames[i] ?? 0;
+    this.start[++this.count] = at + frames.length;
+  }
+}
+
+/** `a` copied into an array of at least `size` entries, twice its length at least. */
+function grown(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(Math.max(size, a.length * 2));
+  b.set(a);
+  return b;
+}
+/** Edge keys are caller * EDGE_KEY_BASE + callee: exact doubles for up to 2^26 frames, and fixed while reserve adds frames. */
+const EDGE_KEY_BASE = 2 ** 26;
 
 /**
  * The total pprof shows percentages against (internal/report computeTotal): the sum of absolute

@@ -5,7 +5,10 @@ import type { Profile } from "./model.js";
  * The index of the sample type `name` picks, as pprof's -sample_index does: empty means the
  * profile's default; a number is an index; "inuse_space" also matches a legacy "space" type.
  */
-export function resolveSampleIndex(profile: Profile, name = ""): number {
+export function resolveSampleIndex(
+  profile: Pick<Profile, "sampleTypes" | "defaultSampleType">,
+  name = "",
+): number {
   const types = profile.sampleTypes;
   if (name === "") return profile.defaultSampleType;
   if (/^[+-]?\d+$/.test(name)) {

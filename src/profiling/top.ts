@@ -1,8 +1,8 @@
 // The rows of `go tool pprof -top`: trimmed, sorted and limited exactly as pprof's
 // report.newTrimmedGraph does for text output.
 import { SampleTypeError } from "./errors.js";
-import { graphWeights, profileTotal } from "./graph.js";
-import type { Profile } from "./model.js";
+import { graphWeights, profileTotal, type Edge } from "./graph.js";
+import type { Profile, ValueType } from "./model.js";
 import { compareCodePoints } from "./strings.js";
 
 export interface TopOptions {
@@ -51,10 +51,31 @@ export function topTable(profile: Profile, options: TopOptions = {}): TopTable {
   const index = options.sampleIndex ?? profile.defaultSampleType;
   const sampleType = profile.sampleTypes[index];
   if (!sampleType) throw new SampleTypeError(`sample index ${index} is outside the profile's sample types`);
+  const { flat, cum } = graphWeights(profile, index);
+  const trimmed = trimNodes(profile.frameNames, flat, cum, options);
+  const walk = inlineWalk(profile.locations, profile.frameNames.length, trimmed.nodes);
+  const { edges } = walk ? graphWeights(profile, index, walk.kept, walk.inlinable) : { edges: [] };
+  return topRows(sampleType, profile.frameNames, flat, cum, trimmed, profileTotal(profile, index), edges);
+}
+
+/** The functions -top shows, in order, and what the trimming left out. */
+export interface TrimmedNodes {
+  readonly nodes: readonly number[];
+  readonly droppedNodes: number;
+  readonly nodesBeforeLimit: number;
+  readonly nodeFraction: number;
+  readonly edgeCutoff: number;
+}
+
+/** pprof's trimming and sorting of the functions with weights `flat` and `cum` (by frame id). */
+export function trimNodes(
+  names: readonly string[],
+  flat: Float64Array,
+  cum: Float64Array,
+  options: Omit<TopOptions, "sampleIndex">,
+): TrimmedNodes {
   const nodeFraction = options.nodeFraction ?? DEFAULT_NODE_FRACTION;
   const edgeFraction = options.edgeFraction ?? DEFAULT_EDGE_FRACTION;
-
-  const { flat, cum } = graphWeights(profile, index);
   let nodes: number[] = [];
   let flatTotal = 0;
   for (let n = 0; n < flat.length; n++) {
@@ -74,7 +95,7 @@ export function topTable(profile: Profile, options: TopOptions = {}): TopTable {
   }
   const nodesBeforeLimit = nodes.length;
 
-  const name = (n: number): string => profile.frameNames[n] ?? "";
+  const name = (n: number): string => names[n] ?? "";
   const byFlat = (a: number, b: number): number =>
     Math.abs(flat[b] ?? 0) - Math.abs(flat[a] ?? 0) ||
     compareCodePoints(name(a), name(b)) ||
@@ -86,16 +107,53 @@ export function topTable(profile: Profile, options: TopOptions = {}): TopTable {
   nodes.sort(options.cum ? byCum : byFlat);
   const nodeCount = options.nodeCount ?? 0;
   if (nodeCount > 0 && nodes.length > nodeCount) nodes = nodes.slice(0, nodeCount);
+  return { nodes, droppedNodes, nodesBeforeLimit, nodeFraction, edgeCutoff };
+}
 
-  // Keeping fewer functions changes no flat or cum value (flat only ever goes to the leaf
-  // frame), only which edges exist, so one more walk with the final set gives the inline marks.
-  const inline = inlineMarks(profile, index, nodes, edgeCutoff);
-  const total = profileTotal(profile, index);
+/**
+ * What the walk for the inline marks needs (graphWeights' kept and withEdges): keeping fewer
+ * functions changes no flat or cum value (flat only ever goes to the leaf frame), only which
+ * edges exist, so one more walk with the final set gives the marks. Only a function that is some
+ * location's inlined frame (not its last line) can be marked: edges into the others need not be
+ * counted, and without any such function, no walk at all (undefined).
+ */
+export function inlineWalk(
+  locations: readonly Int32Array[],
+  frames: number,
+  nodes: readonly number[],
+): { kept: Uint8Array; inlinable: Uint8Array } | undefined {
+  const kept = new Uint8Array(frames);
+  for (const n of nodes) kept[n] = 1;
+  const inlinable = new Uint8Array(frames);
+  let any = false;
+  for (const locFrames of locations) {
+    for (let i = 0; i < locFrames.length - 1; i++) {
+      const n = locFrames[i] ?? 0;
+      if (kept[n] === 1) {
+        inlinable[n] = 1;
+        any = true;
+      }
+    }
+  }
+  return any ? { kept, inlinable } : undefined;
+}
+
+/** The table: the trimmed functions' rows, with their inline marks from the kept walk's `edges`. */
+export function topRows(
+  sampleType: ValueType,
+  names: readonly string[],
+  flat: Float64Array,
+  cum: Float64Array,
+  trimmed: TrimmedNodes,
+  total: number,
+  edges: readonly Edge[],
+): TopTable {
+  const inline = inlineMarks(edges, trimmed.edgeCutoff);
   const percent = (v: number): number => (total === 0 ? 0 : (v / total) * 100);
   let shown = 0;
-  const rows = nodes.map((n): TopRow => {
+  const rows = trimmed.nodes.map((n): TopRow => {
     const row: TopRow = {
-      function: name(n),
+      function: names[n] ?? "",
       flat: flat[n] ?? 0,
       flatPercent: percent(flat[n] ?? 0),
       cum: cum[n] ?? 0,
@@ -113,36 +171,13 @@ export function topTable(profile: Profile, options: TopOptions = {}): TopTable {
     total,
     rows,
     shown,
-    droppedNodes,
-    droppedCutoff: Math.abs(Math.trunc(total * nodeFraction)),
-    nodesBeforeLimit,
+    droppedNodes: trimmed.droppedNodes,
+    droppedCutoff: Math.abs(Math.trunc(total * trimmed.nodeFraction)),
+    nodesBeforeLimit: trimmed.nodesBeforeLimit,
   };
 }
 
-function inlineMarks(
-  profile: Profile,
-  sampleIndex: number,
-  nodes: readonly number[],
-  edgeCutoff: number,
-): Map<number, "inline" | "partial-inline"> {
-  const kept = new Uint8Array(profile.frameNames.length);
-  for (const n of nodes) kept[n] = 1;
-  // Only a function that is some location's inlined frame (not its last line) can be marked:
-  // edges into the others need not be counted, and without any such function, no walk at all.
-  const inlinable = new Uint8Array(profile.frameNames.length);
-  let any = false;
-  for (const frames of profile.locations) {
-    for (let i = 0; i < frames.length - 1; i++) {
-      const n = frames[i] ?? 0;
-      if (kept[n] === 1) {
-        inlinable[n] = 1;
-        any = true;
-      }
-    }
-  }
-  const marks = new Map<number, "inline" | "partial-inline">();
-  if (!any) return marks;
-  const { edges } = graphWeights(profile, sampleIndex, kept, inlinable);
+function inlineMarks(edges: readonly Edge[], edgeCutoff: number): Map<number, "inline" | "partial-inline"> {
   const inlined = new Set<number>();
   const called = new Set<number>();
   for (const e of edges) {
@@ -150,6 +185,7 @@ function inlineMarks(
     if (Math.abs(e.weight) < edgeCutoff) continue;
     (e.inline ? inlined : called).add(e.callee);
   }
+  const marks = new Map<number, "inline" | "partial-inline">();
   for (const n of inlined) marks.set(n, called.has(n) ? "partial-inline" : "inline");
   return marks;
 }

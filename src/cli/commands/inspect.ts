@@ -10,7 +10,8 @@ import {
 } from "../../api/memoryinspection.js";
 import { objectPath } from "../../controller/targets.js";
 import { isInvalid, isNotFound } from "../../kube/client.js";
-import { CLUSTER_FLAGS, connect, getInspection } from "../cluster.js";
+import { connect, getInspection } from "../cluster.js";
+import { CLUSTER_FLAGS, inspectionRef } from "../cluster-flags.js";
 import {
   CommandError,
   EXIT,
@@ -20,7 +21,6 @@ import {
   UsageError,
 } from "../command.js";
 import { actionableFindings, formatInspection } from "../explain-format.js";
-import { inspectionRef } from "../inspection-profiles.js";
 
 /** kubectl's names for the kinds a MemoryInspection can target. */
 const KINDS: Record<string, TargetKind> = {};

@@ -1,26 +1,21 @@
 // `memlens profile top|diff|flame`: parse flags, read files (or the profiles a MemoryInspection
 // keeps in the cluster: `mi/NAME`), hand over to src/profiling.
+// `profile top FILE` streams the file through streamTopTable, holding no decoded model; the rest
+// decode models. Modules are imported one by one, not through profiling/index.js (which brings
+// node:http for fetch.ts), and the cluster's only for mi/NAME: a CLI run pays for what it uses.
 import { readFile, writeFile } from "node:fs/promises";
+import { fileSource } from "../../profiling/chunks.js";
+import { decodeProfile } from "../../profiling/decode.js";
+import { diffProfiles } from "../../profiling/diff.js";
+import { ProfileFormatError, SampleTypeError } from "../../profiling/errors.js";
+import { flameGraphSvg } from "../../profiling/flame.js";
+import { formatTopJson, formatTopText } from "../../profiling/format.js";
+import type { Profile, ProfileInfo } from "../../profiling/model.js";
+import { resolveSampleIndex } from "../../profiling/sample-type.js";
+import { streamTopTable } from "../../profiling/stream-top.js";
+import { topTable, type TopTable } from "../../profiling/top.js";
+import { CLUSTER_OPTIONS, inspectionRef, refuseClusterFlags } from "../cluster-flags.js";
 import { CommandError, parseCommandArgs, programName, reportingErrors, UsageError } from "../command.js";
-import {
-  decodeProfile,
-  diffProfiles,
-  flameGraphSvg,
-  formatTopJson,
-  formatTopText,
-  ProfileFormatError,
-  resolveSampleIndex,
-  SampleTypeError,
-  topTable,
-  type Profile,
-} from "../../profiling/index.js";
-import {
-  CLUSTER_OPTIONS,
-  clusterChoice,
-  inspectionProfiles,
-  inspectionRef,
-  refuseClusterFlags,
-} from "../inspection-profiles.js";
 
 export const profileTopCommand = reportingErrors("profile top", (argv) => top("profile top", argv, false));
 export const profileDiffCommand = reportingErrors("profile diff", (argv) => top("profile diff", argv, true));
@@ -78,22 +73,39 @@ async function top(name: string, argv: string[], needsBase: boolean): Promise<nu
     throw new UsageError(`--format must be text or json, not "${values.format}"`);
   }
   const nodeCount = values.nodecount === undefined ? 0 : nonNegativeInt(values.nodecount, "--nodecount");
+  const options = { cum: values.cum ?? false, nodeCount };
   return sampleTypeAsUsage(async () => {
-    const loaded = await inputs(file, values);
-    if (needsBase && !loaded.base)
-      throw new CommandError(`${file}: no finding has been compared with the baseline yet`);
-    // `top mi/NAME` is the latest profile itself; `diff mi/NAME` is what grew since the baseline
-    const base = needsBase || values.base !== undefined ? loaded.base : undefined;
-    const profile = base ? diffProfiles(loaded.profile, base) : loaded.profile;
-    const table = topTable(profile, {
-      sampleIndex: sampleIndex(profile, values["sample-index"]),
-      cum: values.cum ?? false,
-      nodeCount,
-    });
-    process.stdout.write(
-      values.format === "json" ? formatTopJson(table) : formatTopText(table, profile.info),
-    );
+    let table: TopTable;
+    let info: ProfileInfo;
+    if (!fromCluster && values.base === undefined) {
+      refuseClusterFlags(values);
+      ({ table, info } = await streamedTop(file, { ...options, sampleIndex: values["sample-index"] ?? "" }));
+    } else {
+      const loaded = await inputs(file, values);
+      if (needsBase && !loaded.base)
+        throw new CommandError(`${file}: no finding has been compared with the baseline yet`);
+      // `top mi/NAME` is the latest profile itself; `diff mi/NAME` is what grew since the baseline
+      const base = needsBase || values.base !== undefined ? loaded.base : undefined;
+      const profile = base ? diffProfiles(loaded.profile, base) : loaded.profile;
+      table = topTable(profile, { ...options, sampleIndex: sampleIndex(profile, values["sample-index"]) });
+      info = profile.info;
+    }
+    process.stdout.write(values.format === "json" ? formatTopJson(table) : formatTopText(table, info));
   });
+}
+
+/** streamTopTable of a file, its errors told as load's are. */
+async function streamedTop(
+  file: string,
+  options: Parameters<typeof streamTopTable>[1],
+): Promise<Awaited<ReturnType<typeof streamTopTable>>> {
+  try {
+    return await streamTopTable(fileSource(file), options);
+  } catch (err) {
+    if (err instanceof ProfileFormatError) throw new CommandError(`${file}: ${err.message}`);
+    if (isFileError(err)) throw new CommandError(`${file}: ${fileErrorReason(err)}`);
+    throw err;
+  }
 }
 
 /**
@@ -110,6 +122,7 @@ async function inputs(
     refuseClusterFlags(values);
     return { profile: await load(file), ...(given && { base: given }) };
   }
+  const { inspectionProfiles, clusterChoice } = await import("../inspection-profiles.js");
   const kept = await inspectionProfiles(inspection, clusterChoice(values));
   process.stderr.write(`${programName()}: ${kept.description}\n`);
   const base = given ?? (kept.base && decoded(kept.base, `${file}: the baseline`));
@@ -121,12 +134,18 @@ async function load(file: string): Promise<Profile> {
   try {
     data = await readFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    throw new CommandError(`${file}: ${reason}`);
+    throw new CommandError(`${file}: ${fileErrorReason(err as NodeJS.ErrnoException)}`);
   }
   return decoded(data, file);
+}
+
+/** An error of the file system's (it names the system call that failed), as reading a file gives. */
+function isFileError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && "syscall" in err;
+}
+
+function fileErrorReason(err: NodeJS.ErrnoException): string {
+  return err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory" : err.message;
 }
 
 /** A profile, or a CommandError saying which one is not usable and why. */
