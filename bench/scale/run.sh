@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench-scale: the memlens controller, as a local process, against a control plane whose
 # nodes and pods are simulated by kwok (no kubelet, no containers): 1000 MemoryInspections x 10
-# pods on 100 nodes, OOM kills injected through a kwok Stage. Prints a table of figures and
-# targets (bench/scale/scale.ts). Leaves nothing behind: every process it starts is stopped by
-# PID and its state directory removed, also on failure or Ctrl-C.
+# pods on 100 nodes, a memlens agent per node (bench/scale/agents.ts: one process, the agent's own
+# API code on each agent pod's loopback IP, recorded histories), OOM kills injected through a kwok
+# Stage. Prints a table of figures and targets (bench/scale/scale.ts). Leaves nothing behind:
+# every process it starts is stopped by PID and its state directory removed, also on failure or
+# Ctrl-C.
 #
 #   MIS=1000 PODS_PER_MI=10 NODES=100 LOAD_MINUTES=10 bench/scale/run.sh
 #
@@ -37,7 +39,7 @@ trap 'exit 130' INT TERM
 fail() { log "FAILED: $*"; exit 1; }
 log() { echo "[bench-scale $(date +%H:%M:%S)] $*"; }
 
-read -r P_ETCD P_ETCD_PEER P_API P_KWOK P_HEALTH <<<"$(free_ports 5)"
+read -r P_ETCD P_ETCD_PEER P_API P_KWOK P_HEALTH P_AGENT <<<"$(free_ports 6)"
 make_ca
 make_apiserver_pki
 ADMIN_TOKEN=$(openssl rand -hex 24)
@@ -72,5 +74,5 @@ start "$KWOK_DIR/bin/kwok" --kubeconfig "$KUBECONFIG" --manage-all-nodes=true -c
 
 log "control plane up: kube-apiserver 127.0.0.1:$P_API, kwok; running the bench"
 : >"$STATE/agent-token"
-K8S_VERSION=$K8S_VERSION KWOK_VERSION=$KWOK_VERSION STATE=$STATE LOG_DIR=$LOG_DIR HEALTH_ADDR=127.0.0.1:$P_HEALTH AGENT_TOKEN_FILE=$STATE/agent-token \
+K8S_VERSION=$K8S_VERSION KWOK_VERSION=$KWOK_VERSION STATE=$STATE LOG_DIR=$LOG_DIR HEALTH_ADDR=127.0.0.1:$P_HEALTH AGENT_TOKEN_FILE=$STATE/agent-token AGENT_PORT=$P_AGENT \
   node "$REPO/dist/bench/scale/scale.js"

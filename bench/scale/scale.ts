@@ -1,8 +1,11 @@
 /**
  * The controller at scale (started by bench/scale/run.sh, which runs etcd, kube-apiserver and
  * kwok and sets KUBECONFIG): MIS MemoryInspections x PODS_PER_MI pods on NODES nodes, all
- * simulated by kwok. Runs the memlens controller as a local process and measures
- *   1. the first full pass: controller start -> every inspection has status for its generation;
+ * simulated by kwok, each node with a memlens agent (bench/scale/agents.ts: the agent's own API
+ * code on the agent pod's loopback IP, serving recorded cgroup histories). Runs the memlens
+ * controller as a local process and measures
+ *   1. the first full pass: controller start -> every inspection has status for its generation,
+ *      every target pod's history fetched from its node's agent and analysed;
  *   2. OOM kill -> Event latency: kwok writes OOMKilled into a pod's status (bench annotation,
  *      see oom-kill-stage.yaml), the controller's Event (events.k8s.io/v1, reason OOMKilled)
  *      appears or its series count rises; both seen by this process's watches;
@@ -11,7 +14,7 @@
  *      (one series per inspection and pod).
  * Prints a table and exits 1 when a target is missed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -20,8 +23,10 @@ import { fitLeak } from "../../src/analysis/leak.js";
 import { toSeries } from "../../src/analysis/history-series.js";
 import { resolveThresholds } from "../../src/analysis/thresholds.js";
 import type { MemorySample } from "../../src/cgroup/sample.js";
+import { AGENT_TOKEN_AUDIENCE } from "../../src/agent/auth.js";
 import { ApiError, KubeClient, loadClusterAccess } from "../../src/kube/client.js";
 import { Informer, sleep } from "../../src/kube/informer.js";
+import type { SimStats } from "./agents.js";
 
 const env = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -38,6 +43,8 @@ const WORKERS = env("WORKERS", 4);
 const INTERVAL = process.env.INTERVAL ?? "1m";
 const RSS_EVERY_MS = 10_000;
 const NS = "bench";
+const SYSTEM_NS = "memlens-system";
+const AGENT_PORT = env("AGENT_PORT", 9137);
 const MI_LABEL = "bench.memlens.dev/inspection";
 const OOM_ANNOTATION = "bench.memlens.dev/oom-kill";
 
@@ -48,6 +55,9 @@ const quiet = pino({ level: "warn" });
 const client = new KubeClient(await loadClusterAccess());
 
 const pad = (n: number, w: number) => String(n).padStart(w, "0");
+const nodeName = (i: number) => `kwok-node-${pad(i, 3)}`;
+/** a loopback /24 per node: 127.1.0.0/24, 127.1.1.0/24, ... */
+const podCIDR = (i: number) => `127.${1 + (i >> 8)}.${i & 255}.0/24`;
 const miName = (i: number) => `mi-${pad(i, 4)}`;
 const podName = (i: number, j: number) => `${miName(i)}-p${pad(j, 2)}`;
 
@@ -98,12 +108,16 @@ interface BenchMI {
   ready?: string;
   /** OOMKilled finding count per pod */
   kills: Map<string, number>;
+  /** rules of the unresolved findings */
+  rules: string[];
 }
 interface BenchEvent {
   metadata: { name: string; namespace?: string; uid: string; resourceVersion?: string };
   reason?: string;
   related?: string;
   count: number;
+  /** what memlens keeps one series of: the inspection, the pod, the reason (and a recommendation's subject) */
+  series: string;
 }
 type Raw = Record<string, unknown>;
 const meta = (raw: Raw) => {
@@ -136,7 +150,7 @@ const inspections = new Informer<BenchMI>(client, {
       observedGeneration?: number;
       lastInspectionTime?: string;
       conditions?: { type: string; reason?: string }[];
-      findings?: { rule: string; pod?: string; count?: number }[];
+      findings?: { rule: string; pod?: string; count?: number; resolved?: boolean }[];
     };
     const kills = new Map<string, number>();
     for (const f of status.findings ?? [])
@@ -148,6 +162,7 @@ const inspections = new Informer<BenchMI>(client, {
       lastInspectionTime: status.lastInspectionTime,
       ready: status.conditions?.find((c) => c.type === "Ready")?.reason,
       kills,
+      rules: (status.findings ?? []).filter((f) => !f.resolved).map((f) => f.rule),
     };
   },
 });
@@ -159,6 +174,12 @@ const events = new Informer<BenchEvent>(client, {
     reason: raw.reason as string | undefined,
     related: (raw.related as { uid?: string } | undefined)?.uid,
     count: (raw.series as { count?: number } | undefined)?.count ?? 1,
+    series: [
+      (raw.regarding as { uid?: string } | undefined)?.uid,
+      (raw.related as { uid?: string } | undefined)?.uid,
+      raw.reason,
+      raw.reason === "Recommendation" ? String(raw.note).split(":")[0] : "",
+    ].join("/"),
   }),
 });
 
@@ -220,14 +241,124 @@ function pickPod(): BenchPod | undefined {
   return undefined;
 }
 
-// --- the controller under test, and its RSS
+// --- the agents: a pod per node (kwok runs it, with a loopback pod IP), served by agents.ts
+const KWOK_TOLERATION = { key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" };
 const logDir = process.env.LOG_DIR ?? ".";
+
+/**
+ * The controller's ServiceAccount and its token for the agents' audience (what the Deployment
+ * projects), written where the controller reads it; the agent pods, one per node, Running.
+ */
+async function createAgentPods(): Promise<void> {
+  const tokenFile = process.env.AGENT_TOKEN_FILE;
+  if (!tokenFile) throw new Error("AGENT_TOKEN_FILE is not set (run.sh sets it)");
+  await create(`/api/v1/namespaces`, { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NS } });
+  for (const name of ["memlens-controller", "memlens-agent"])
+    await create(`/api/v1/namespaces/${SYSTEM_NS}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name },
+    });
+  const token = await client.request<{ status: { token: string } }>(
+    "POST",
+    `/api/v1/namespaces/${SYSTEM_NS}/serviceaccounts/memlens-controller/token`,
+    {
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { audiences: [AGENT_TOKEN_AUDIENCE], expirationSeconds: 12 * 3600 },
+      },
+    },
+  );
+  writeFileSync(tokenFile, token.status.token, { mode: 0o600 });
+  await pool(
+    Array.from({ length: NODES }, (_, i) => i),
+    16,
+    (i) =>
+      create(`/api/v1/namespaces/${SYSTEM_NS}/pods`, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `memlens-agent-${nodeName(i)}`,
+          labels: { "app.kubernetes.io/name": "memlens-agent", "app.kubernetes.io/part-of": "memlens" },
+        },
+        spec: {
+          nodeName: nodeName(i),
+          serviceAccountName: "memlens-agent",
+          automountServiceAccountToken: false,
+          tolerations: [KWOK_TOLERATION],
+          containers: [{ name: "agent", image: "localhost/memlens/memlens:dev" }],
+        },
+      }),
+  );
+  const running = async () => {
+    const list = await client.get<{ items: { status?: { phase?: string; podIP?: string } }[] }>(
+      `/api/v1/namespaces/${SYSTEM_NS}/pods?labelSelector=app.kubernetes.io%2Fname%3Dmemlens-agent`,
+    );
+    return list.items.filter((p) => p.status?.phase === "Running" && p.status.podIP).length;
+  };
+  while ((await running()) < NODES) await sleep(500);
+}
+
+let agents: ChildProcess | undefined;
+/** bench/scale/agents.ts, once every node's agent serves and has every pod of its node */
+async function startAgents(): Promise<{ nodes: number; pods: number }> {
+  const out = createWriteStream(join(logDir, "agents.log"));
+  const child = fork("dist/bench/scale/agents.js", [], {
+    env: { ...process.env, AGENT_PORT: String(AGENT_PORT), AGENT_NAMESPACE: SYSTEM_NS, NODES: String(NODES) },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  agents = child;
+  return new Promise((resolve, reject) => {
+    child.on("message", (m: { ready?: { nodes: number; pods: number } }) => m.ready && resolve(m.ready));
+    child.once("exit", (code) =>
+      reject(new Error(`the agents exited (${code}); see ${join(logDir, "agents.log")}`)),
+    );
+  });
+}
+async function agentStats(): Promise<SimStats> {
+  const child = agents;
+  if (!child) throw new Error("no agents");
+  return new Promise((resolve) => {
+    const on = (m: { stats?: SimStats }) => {
+      if (!m.stats) return;
+      child.off("message", on);
+      resolve(m.stats);
+    };
+    child.on("message", on);
+    child.send("stats");
+  });
+}
+
+/** CPU seconds a process has used (utime + stime, /proc/PID/stat; clock ticks of 1/100 s) */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+const pidOf = (name: string) => {
+  try {
+    return Number(readFileSync(join(process.env.STATE ?? "/nonexistent", "pids", name), "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+
+// --- the controller under test, and its RSS
 let controller: ChildProcess | undefined;
 function startController(): ChildProcess {
   const out = createWriteStream(join(logDir, "controller.log"));
   const child = spawn(
     process.execPath,
     [
+      // CONTROLLER_PROF=1: a V8 CPU profile of the whole run, written at exit into the log directory
+      ...(process.env.CONTROLLER_PROF ? ["--cpu-prof", "--cpu-prof-dir", logDir] : []),
       "dist/src/cli/main.js",
       "controller",
       "--no-leader-elect",
@@ -237,6 +368,10 @@ function startController(): ChildProcess {
       process.env.AGENT_TOKEN_FILE ?? "/dev/null",
       "--workers",
       String(WORKERS),
+      "--agent-namespace",
+      SYSTEM_NS,
+      "--agent-port",
+      String(AGENT_PORT),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -314,11 +449,16 @@ async function main(): Promise<void> {
         apiVersion: "v1",
         kind: "Node",
         metadata: {
-          name: `kwok-node-${pad(i, 3)}`,
+          name: nodeName(i),
           annotations: { "kwok.x-k8s.io/node": "fake" },
-          labels: { type: "kwok", "kubernetes.io/hostname": `kwok-node-${pad(i, 3)}` },
+          labels: { type: "kwok", "kubernetes.io/hostname": nodeName(i) },
         },
-        spec: { taints: [{ key: "kwok.x-k8s.io/node", value: "fake", effect: "NoSchedule" }] },
+        spec: {
+          taints: [{ key: "kwok.x-k8s.io/node", value: "fake", effect: "NoSchedule" }],
+          // kwok gives a pod that is not on the host network an IP from its node's podCIDR: the
+          // agent pod's is where bench/scale/agents.ts serves this node's agent API
+          podCIDR: podCIDR(i),
+        },
       }),
   );
   const nodeReady = async () => {
@@ -331,6 +471,9 @@ async function main(): Promise<void> {
   };
   while ((await nodeReady()) < NODES) await sleep(500);
   log(`${NODES} nodes Ready (kwok) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  t = Date.now();
+  await createAgentPods();
+  log(`${NODES} memlens-agent pods Running (kwok) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
 
   t = Date.now();
   const podSpecs: [number, number][] = [];
@@ -341,7 +484,7 @@ async function main(): Promise<void> {
       kind: "Pod",
       metadata: { name: podName(i, j), labels: { [MI_LABEL]: miName(i), app: "bench" } },
       spec: {
-        nodeName: `kwok-node-${pad((i * PODS_PER_MI + j) % NODES, 3)}`,
+        nodeName: nodeName((i * PODS_PER_MI + j) % NODES),
         hostNetwork: true,
         automountServiceAccountToken: false,
         tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
@@ -360,6 +503,11 @@ async function main(): Promise<void> {
   log(`${total} pods created in ${((Date.now() - t) / 1000).toFixed(1)}s; waiting for Running (kwok)`);
   await waitUntil("pods Running", 600_000, () => running() >= total);
   log(`${total} pods Running in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  t = Date.now();
+  const served = await startAgents();
+  log(
+    `agents serving on ${served.nodes} nodes (${served.pods} pods, histories of 6 h) in ${((Date.now() - t) / 1000).toFixed(1)}s`,
+  );
 
   t = Date.now();
   await pool(
@@ -385,8 +533,23 @@ async function main(): Promise<void> {
       .filter(
         (m) => m.lastInspectionTime && m.observedGeneration === m.generation && m.generation !== undefined,
       ).length;
+  const agentsBefore = await agentStats();
+  const cpuBefore = {
+    apiserver: cpuSeconds(pidOf("kube-apiserver")),
+    etcd: cpuSeconds(pidOf("etcd")),
+    kwok: cpuSeconds(pidOf("kwok")),
+  };
+  const startedAt = Date.now();
   controller = startController();
   const pid = controller.pid!;
+  let syncedMs = NaN;
+  void (async () => {
+    while (Number.isNaN(syncedMs) && Date.now() - startedAt < 600_000) {
+      const res = await fetch(`http://${process.env.HEALTH_ADDR}/readyz`).catch(() => undefined);
+      if (res?.ok) syncedMs = Date.now() - startedAt;
+      else await sleep(100);
+    }
+  })();
   const sampler = setInterval(() => {
     try {
       rss.push({ t: Date.now(), bytes: rssBytes(pid) });
@@ -411,12 +574,54 @@ async function main(): Promise<void> {
     `${(firstPassMs / 1000).toFixed(1)} s`,
     firstPassMs <= TARGET.firstPassS * 1000,
   );
+  const controllerCpu = cpuSeconds(pid);
+  const agentsAfter = await agentStats();
   let m = await metrics();
+  row("  of which the controller's caches synced (/readyz)", "", `${(syncedMs / 1000).toFixed(1)} s`);
+  const calls = metricSum(m, "memlens_agent_request_duration_seconds_count");
+  const callErrors = metricSum(m, "memlens_agent_request_errors_total");
   row(
-    "agent calls in the first pass (no agent pod on kwok nodes)",
-    "0",
-    String(metricSum(m, "memlens_agent_request_duration_seconds_count")),
-    metricSum(m, "memlens_agent_request_duration_seconds_count") === 0,
+    "agent calls in the first pass (one per target pod) / failed",
+    `${total} / 0`,
+    `${calls} / ${callErrors}`,
+    calls >= total && callErrors === 0,
+  );
+  row(
+    "agent call time, mean (controller's histogram)",
+    "",
+    `${((metricSum(m, "memlens_agent_request_duration_seconds_sum") / calls) * 1000).toFixed(0)} ms`,
+  );
+  row(
+    "agents: answers / cgroups listed (pod, sandbox, container) / bytes sent, first pass",
+    "",
+    `${agentsAfter.requests - agentsBefore.requests} / ${agentsAfter.served - agentsBefore.served} / ${((agentsAfter.bytes - agentsBefore.bytes) / 2 ** 20).toFixed(0)} MiB`,
+  );
+  const inspected = inspections.list().filter((mi) => mi.ready === "Inspected").length;
+  row(
+    "MIs Ready=Inspected after the first pass (every pod's cgroups analysed)",
+    String(MIS),
+    String(inspected),
+    inspected === MIS,
+  );
+  const byRule = new Map<string, number>();
+  for (const mi of inspections.list()) for (const r of mi.rules) byRule.set(r, (byRule.get(r) ?? 0) + 1);
+  row(
+    "findings from the analysis after the first pass, by rule",
+    "",
+    [...byRule].map(([r, n]) => `${r} ${n}`).join(", ") || "none",
+  );
+  row(
+    "CPU in the first pass: controller / kube-apiserver / etcd / kwok / agents",
+    "",
+    [
+      controllerCpu,
+      cpuSeconds(pidOf("kube-apiserver")) - cpuBefore.apiserver,
+      cpuSeconds(pidOf("etcd")) - cpuBefore.etcd,
+      cpuSeconds(pidOf("kwok")) - cpuBefore.kwok,
+      agentsAfter.cpuS - agentsBefore.cpuS,
+    ]
+      .map((x) => `${x.toFixed(1)}`)
+      .join(" / ") + " s",
   );
 
   // 2. OOM -> Event latency, one kill at a time in flight per pod, a few per second
@@ -513,16 +718,14 @@ async function main(): Promise<void> {
     oomEvents.length <= seriesBound,
   );
   const byReason = new Map<string, number>();
-  for (const e of events.list()) byReason.set(e.reason ?? "", (byReason.get(e.reason ?? "") ?? 0) + 1);
-  // one series per inspection, or per (inspection, workload, type) for recommendations: each
-  // bare pod here is its own workload
-  const bound = (reason: string) => (reason === "Recommendation" ? Math.max(MIS, killsPerPod.size) : MIS);
-  const others = [...byReason].filter(([r]) => r !== "OOMKilled");
+  const others = events.list().filter((e) => e.reason !== "OOMKilled");
+  for (const e of others) byReason.set(e.reason ?? "", (byReason.get(e.reason ?? "") ?? 0) + 1);
+  const series = new Set(others.map((e) => e.series)).size;
   row(
-    "other Event objects in the namespace",
-    `<= ${MIS} per reason (Recommendation: <= 1 per workload)`,
-    others.map(([r, n]) => `${r} ${n}`).join(", ") || "none",
-    others.every(([r, n]) => n <= bound(r)),
+    "other Event objects in the namespace, by reason",
+    `one per series (MI, pod, reason; recommendation: type, workload, container): ${series}`,
+    [...byReason].map(([r, n]) => `${r} ${n}`).join(", ") || "none",
+    others.length === series,
   );
 
   // RSS: the peak, and the load phase's series judged by memlens' leak rule
@@ -585,6 +788,7 @@ try {
   log(`FAILED: ${(err as Error).stack ?? String(err)}`);
 } finally {
   await stopController();
+  agents?.kill("SIGTERM");
   await Promise.all([pods.stop(), inspections.stop(), events.stop()]);
 }
 

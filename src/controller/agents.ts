@@ -5,6 +5,7 @@ import type { ContainersResponse } from "../agent/api.js";
 import type { Pod } from "../kube/pod.js";
 import { errMessage } from "../kube/informer.js";
 import { HistoryCache, type CgroupEntry } from "./history-cache.js";
+import { podsLabelled, type PodLookup } from "./targets.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 export const AGENT_PORT = 9137;
@@ -52,6 +53,7 @@ const FORGET_AFTER_MS = 2 * 3_600_000;
 export class AgentClient {
   private token?: { value: string; readAt: number };
   private readonly cache = new HistoryCache();
+  private prunedAt = 0;
 
   constructor(private readonly opts: AgentClientOptions) {}
 
@@ -62,19 +64,25 @@ export class AgentClient {
     return this.token.value;
   }
 
-  agentOn(node: string, pods: Pod[]): Pod | undefined {
-    return pods.find(
-      (p) =>
-        p.spec.nodeName === node &&
-        p.metadata.namespace === this.opts.namespace &&
-        p.metadata.labels?.["app.kubernetes.io/name"] === "memlens-agent" &&
-        p.status.phase === "Running" &&
-        !p.metadata.deletionTimestamp,
-    );
+  /** the running memlens-agent pod of each node (from the pod cache's index: the agent pods only) */
+  private agentsByNode(pods: PodLookup): Map<string, Pod> {
+    const out = new Map<string, Pod>();
+    for (const p of pods.indexed(
+      podsLabelled(this.opts.namespace, "app.kubernetes.io/name", "memlens-agent"),
+    ))
+      if (p.spec.nodeName && p.status.phase === "Running" && !p.metadata.deletionTimestamp)
+        out.set(p.spec.nodeName, p);
+    return out;
   }
 
-  async collect(targets: Pod[], agentPods: Pod[]): Promise<AgentData> {
-    this.cache.prune(Date.now() - FORGET_AFTER_MS);
+  /** `windowS`: how far back the asking inspection looks (its spec.window) */
+  async collect(targets: Pod[], pods: PodLookup, windowS: number): Promise<AgentData> {
+    // a pass over every copy: once a minute, not once per inspection pass
+    if (Date.now() - this.prunedAt > 60_000) {
+      this.cache.prune(Date.now() - FORGET_AFTER_MS);
+      this.prunedAt = Date.now();
+    }
+    const agents = this.agentsByNode(pods);
     const byPod = new Map<string, CgroupEntry[]>();
     const unavailable: AgentData["unavailable"] = [];
     const byNode = new Map<string, Pod[]>();
@@ -84,7 +92,7 @@ export class AgentClient {
     }
     await Promise.all(
       [...byNode].map(async ([node, pods]) => {
-        const agent = this.agentOn(node, agentPods);
+        const agent = agents.get(node);
         if (!agent?.status.podIP) {
           unavailable.push({ node, reason: `no running memlens agent on node ${node}` });
           return;
@@ -93,10 +101,10 @@ export class AgentClient {
           const end = this.opts.metrics.agentRequests.startTimer({ node });
           try {
             const uid = pod.metadata.uid;
-            const since = this.cache.sinceFor(uid);
+            const since = this.cache.sinceFor(uid, windowS);
             const query = `podUID=${uid}${since === undefined ? "" : `&since=${since}`}`;
             const res = await this.get(agent.status.podIP, `/v1/containers?${query}`);
-            byPod.set(uid, this.cache.merge(uid, res, Date.now()));
+            byPod.set(uid, this.cache.merge(uid, res, Date.now(), windowS));
             end({ result: "ok" });
           } catch (err) {
             end({ result: "error" });

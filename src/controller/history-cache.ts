@@ -10,9 +10,13 @@ interface Cached {
   history: CgroupHistory;
 }
 
-/** One pod's copies, and when a pass last asked about the pod. */
+/** One pod's copies, how far back they reach, and when a pass last asked about the pod. */
 interface PodCopies {
   cgroups: Map<string, Cached>;
+  /** the copies' retention: the longest window asked for, or all the agent keeps */
+  retentionS: number;
+  /** the copies hold all the agent keeps: any window is covered */
+  whole: boolean;
   usedAt: number;
 }
 
@@ -20,45 +24,66 @@ interface PodCopies {
  * The controller's copy of the cgroup histories of its target pods, kept in step with the agents
  * so that each pass asks an agent only for what is new: samples after the newest it has
  * (`since`). Each copy is a CgroupHistory with the agent's own options (period, raw window,
- * buckets), so it folds old samples exactly as the agent does and holds as little.
+ * buckets), so it folds old samples exactly as the agent does, but reaches back only as far as
+ * the inspections asking look (`window`, default 1 h, where the agent keeps 6 h): the rest is
+ * never analysed, and would cost the controller memory per target container and the first pass
+ * the bytes. A pod's sandbox (pause) cgroup is not copied: no rule reads it.
  */
 export class HistoryCache {
   /** podUID -> the pod's copies, by cgroup path */
   private readonly byPod = new Map<string, PodCopies>();
 
   /**
-   * `since` for a pod's next request (epoch seconds, exclusive of what is here), or undefined to
-   * ask for everything. A cgroup the copy lacks (a restarted container) was found by the agent
-   * after the last answer, so all its samples are newer than the newest here.
+   * `since` for a pod's next request by an inspection looking `windowS` back (epoch seconds,
+   * exclusive of what is here): the start of the window while no copy reaches back that far,
+   * undefined to ask for everything (no window). A cgroup the copy lacks (a restarted container)
+   * was found by the agent after the last answer, so all its samples are newer than the newest here.
    */
-  sinceFor(podUID: string): number | undefined {
-    const cgroups = this.byPod.get(podUID)?.cgroups;
-    if (!cgroups?.size) return undefined;
+  sinceFor(podUID: string, windowS = Infinity, nowS = Date.now() / 1000): number | undefined {
+    const pod = this.covering(podUID, windowS);
+    // no copy reaching back that far: the window, or everything the agent has
+    const whole = Number.isFinite(windowS) ? nowS - windowS : undefined;
+    if (!pod?.cgroups.size) return whole;
     let newest = -Infinity;
-    for (const c of cgroups.values()) newest = Math.max(newest, c.history.lastTime);
+    for (const c of pod.cgroups.values()) newest = Math.max(newest, c.history.lastTime);
     // the agent serves times to the millisecond and keeps t >= since
-    return Number.isFinite(newest) ? newest + 0.0005 : undefined;
+    return Number.isFinite(newest) ? newest + 0.0005 : whole;
+  }
+
+  /** the pod's copies if they reach back `windowS` */
+  private covering(podUID: string, windowS: number): PodCopies | undefined {
+    const pod = this.byPod.get(podUID);
+    return pod && (pod.whole || pod.retentionS >= windowS) ? pod : undefined;
   }
 
   /**
-   * Folds an agent's answer about one pod (asked with sinceFor) into the copies and returns the
-   * pod's cgroups with their whole histories, as a full answer would have listed them. A cgroup
-   * the agent no longer lists is dropped here too.
+   * Folds an agent's answer about one pod (asked with sinceFor, same window) into the copies and
+   * returns the pod's cgroups (but the sandbox) with their histories as far back as the copies
+   * reach. A cgroup the agent no longer lists is dropped here too.
    */
-  merge(podUID: string, answer: ContainersResponse, nowMs: number): CgroupEntry[] {
-    const before = this.byPod.get(podUID)?.cgroups;
+  merge(podUID: string, answer: ContainersResponse, nowMs: number, windowS = Infinity): CgroupEntry[] {
+    // copies too short for this window were asked for again, in full: they are replaced
+    const kept = this.covering(podUID, windowS);
+    const agentRetentionS = answer.historyOptions.retentionS;
+    const retentionS = Math.min(agentRetentionS, Math.max(windowS, kept?.retentionS ?? 0));
+    const before = kept?.cgroups;
     const after = new Map<string, Cached>();
     for (const { history, ...entry } of answer.containers) {
-      if (entry.podUID !== podUID) continue;
+      if (entry.podUID !== podUID || entry.kind === "sandbox") continue;
       const cached = before?.get(entry.cgroup) ?? {
         entry,
-        history: new CgroupHistory(answer.historyOptions),
+        history: new CgroupHistory({ ...answer.historyOptions, retentionS }),
       };
       cached.entry = entry;
       cached.history.appendJSON(history);
       after.set(entry.cgroup, cached);
     }
-    this.byPod.set(podUID, { cgroups: after, usedAt: nowMs });
+    this.byPod.set(podUID, {
+      cgroups: after,
+      retentionS: kept?.retentionS ?? retentionS,
+      whole: kept?.whole ?? retentionS >= agentRetentionS,
+      usedAt: nowMs,
+    });
     return [...after.values()].map((c) => ({ ...c.entry, history: c.history.toColumns() }));
   }
 

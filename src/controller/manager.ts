@@ -13,6 +13,7 @@ import { Schedules } from "./schedules.js";
 import { AGENT_LABEL, AgentClient } from "./agents.js";
 import { KernelOomKills } from "./kernel-oom-kills.js";
 import { TargetIndex } from "./target-index.js";
+import { podIndexValues } from "./targets.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -50,7 +51,12 @@ export class Manager {
       transform: slimInspection,
       log,
     });
-    this.pods = new Informer(client, { path: "/api/v1/pods", transform: slimPod, log });
+    this.pods = new Informer(client, {
+      path: "/api/v1/pods",
+      transform: slimPod,
+      index: podIndexValues,
+      log,
+    });
     this.schedules = new Schedules((key) => this.enqueue(key, "schedule"));
     const agents = opts.agents && new AgentClient({ ...opts.agents, log, metrics: this.metrics });
     this.kernelKills =
@@ -112,6 +118,7 @@ export class Manager {
   async stop(): Promise<void> {
     this.leading = false;
     this.kernelKills?.stop();
+    clearTimeout(this.gaugeTimer);
     this.queue.shutdown();
     this.schedules.stopAll();
     await Promise.all(this.workersRunning);
@@ -165,9 +172,22 @@ export class Manager {
       } finally {
         end();
         this.queue.done(key);
-        this.updateFindingGauge();
+        this.findingGaugesSoon();
       }
     }
+  }
+
+  private gaugeTimer?: NodeJS.Timeout;
+  /**
+   * The finding gauges a second after a reconcile, once for all reconciles in that second: they
+   * are recomputed from every inspection, which after each reconcile made the passes quadratic
+   * (7 % of the controller's CPU at 1000 inspections).
+   */
+  private findingGaugesSoon(): void {
+    this.gaugeTimer ??= setTimeout(() => {
+      this.gaugeTimer = undefined;
+      this.updateFindingGauge();
+    }, 1000).unref();
   }
 
   /** The finding gauges, from the status of every inspection in the cache. */

@@ -139,12 +139,7 @@ export class Reconciler {
 
     let target;
     try {
-      target = await resolveTarget(
-        this.d.client,
-        mi.metadata.namespace,
-        parsed.data,
-        this.d.pods.list(mi.metadata.namespace),
-      );
+      target = await resolveTarget(this.d.client, mi.metadata.namespace, parsed.data, this.d.pods);
     } catch (err) {
       if (!(err instanceof TargetNotFoundError)) throw err;
       return { ...notReady(Reason.TargetNotFound, `${err.message}.`, schedule), requeue };
@@ -152,7 +147,7 @@ export class Reconciler {
 
     let cgroups: CgroupInput | undefined;
     if (this.d.agents && target.pods.length && (spec.rules.leak.enabled || spec.rules.throttle.enabled)) {
-      const data = await this.d.agents.collect(target.pods, this.d.pods.list());
+      const data = await this.d.agents.collect(target.pods, this.d.pods, spec.windowMs / 1000);
       cgroups = {
         unavailable: data.unavailable,
         analyses: target.pods.flatMap((pod) => {

@@ -41,6 +41,29 @@ export function objectPath(kind: TargetKind, namespace: string, name?: string) {
 const ownedBy = (refs: OwnerRef[] | undefined, uids: Set<string>) =>
   (refs ?? []).some((r) => uids.has(r.uid));
 
+/**
+ * The pod cache's index (Informer `index`): a pod is filed under its namespace, each of its
+ * labels in that namespace, and each owner's UID, so that a pass finds its target's pods without
+ * a look at every pod of the cluster (at 1000 inspections x 10 pods, matching every inspection's
+ * selector against every pod was the controller's largest cost).
+ */
+export const podsIn = (namespace: string) => `ns:${namespace}`;
+export const podsLabelled = (namespace: string, key: string, value: string) =>
+  `label:${namespace}/${key}=${value}`;
+const podsOwnedBy = (uid: string) => `owner:${uid}`;
+export function podIndexValues(pod: Pod): string[] {
+  const ns = pod.metadata.namespace ?? "";
+  return [
+    podsIn(ns),
+    ...Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => podsLabelled(ns, k, v)),
+    ...(pod.metadata.ownerReferences ?? []).map((o) => podsOwnedBy(o.uid)),
+  ];
+}
+/** the pod cache, looked up through that index */
+export interface PodLookup {
+  indexed(value: string): Pod[];
+}
+
 export function matchesSelector(labels: Record<string, string> | undefined, sel: LabelSelector): boolean {
   const l = labels ?? {};
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
@@ -87,12 +110,15 @@ export async function resolveTarget(
   client: KubeClient,
   namespace: string,
   spec: MemoryInspectionSpec,
-  podsInNamespace: Pod[],
+  pods: PodLookup,
 ): Promise<ResolvedTarget> {
   if (spec.selector) {
+    // the pods with the selector's first matchLabels pair, or (none) every pod of the namespace
+    const first = Object.entries(spec.selector.matchLabels ?? {})[0];
+    const candidates = pods.indexed(first ? podsLabelled(namespace, first[0], first[1]) : podsIn(namespace));
     return {
       description: describeSelector(spec.selector),
-      pods: podsInNamespace.filter((p) => matchesSelector(p.metadata.labels, spec.selector!)),
+      pods: candidates.filter((p) => matchesSelector(p.metadata.labels, spec.selector!)),
     };
   }
   const ref = spec.targetRef!;
@@ -100,7 +126,7 @@ export async function resolveTarget(
   const workload: WorkloadRef = { kind: ref.kind, name: ref.name, namespace };
   if (ref.kind === "Pod") {
     // from the cache: the controller lists and watches pods, it has no need to get them
-    const pod = podsInNamespace.find((p) => p.metadata.name === ref.name);
+    const pod = pods.indexed(podsIn(namespace)).find((p) => p.metadata.name === ref.name);
     if (!pod) throw new TargetNotFoundError(`Pod ${namespace}/${ref.name} does not exist`);
     return { description, workload, pods: [pod] };
   }
@@ -122,9 +148,7 @@ export async function resolveTarget(
       list.items.filter((o) => ownedBy(o.metadata.ownerReferences, owners)).map((o) => o.metadata.uid),
     );
   }
-  return {
-    description,
-    workload,
-    pods: podsInNamespace.filter((p) => ownedBy(p.metadata.ownerReferences, owners)),
-  };
+  const owned = new Map<string, Pod>();
+  for (const uid of owners) for (const p of pods.indexed(podsOwnedBy(uid))) owned.set(p.metadata.uid, p);
+  return { description, workload, pods: [...owned.values()] };
 }

@@ -29,7 +29,11 @@ interface Series {
 
 interface KubeEvent {
   metadata: { name: string };
+  regarding?: { uid?: string };
   related?: { uid?: string };
+  reason?: string;
+  type?: string;
+  reportingController?: string;
   note?: string;
   series?: { count: number };
   deprecatedCount?: number;
@@ -45,10 +49,15 @@ export const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, ".$
  * events.k8s.io/v1 Events in the style of client-go's events broadcaster: the first occurrence
  * creates an Event, repeats of the same (regarding, related, reason) patch its series (count,
  * lastObservedTime) instead of creating new ones. After a restart the series is found again on
- * the server, so a new controller (or a new leader) continues it rather than starting a second.
+ * the server, so a new controller (or a new leader) continues it rather than starting a second:
+ * the namespace's Events are listed once, at its first Event (a list per new series read every
+ * Event of the namespace from etcd each time, since the apiserver keeps no watch cache of Events:
+ * at 1000 inspections that was most of the apiserver's CPU in a first pass).
  */
 export class EventRecorder {
   private readonly series = new Map<string, Series>();
+  /** namespace -> this controller's Events found there at its first Event, by (regarding, related, type, reason) */
+  private readonly found = new Map<string, Promise<Map<string, KubeEvent[]>>>();
 
   constructor(
     private readonly client: KubeClient,
@@ -108,18 +117,37 @@ export class EventRecorder {
   }
 
   private async findExisting(e: EventSpec): Promise<Series | undefined> {
-    const list = await this.client.get<{ items: KubeEvent[] }>(
-      `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`,
-      {
-        query: { fieldSelector: `regarding.uid=${e.regarding.uid},reason=${e.reason},type=${e.type}` },
-      },
-    );
-    const mine = list.items
-      .filter((ev) => (ev.related?.uid ?? "") === (e.related?.uid ?? ""))
+    const ns = e.regarding.namespace;
+    let found = this.found.get(ns);
+    if (!found) {
+      found = this.listOwn(ns);
+      this.found.set(ns, found);
+      void found.catch(() => this.found.delete(ns)); // asked again at the next Event
+    }
+    const key = `${e.regarding.uid}/${e.related?.uid ?? ""}/${e.type}/${e.reason}`;
+    const mine = ((await found).get(key) ?? [])
       .filter((ev) => !e.seriesKey || (ev.note ?? "").startsWith(e.seriesKey))
       .sort((a, b) => (a.eventTime ?? "").localeCompare(b.eventTime ?? ""))
       .at(-1);
     return mine ? { name: mine.metadata.name, count: mine.series?.count ?? 1 } : undefined;
+  }
+
+  private async listOwn(namespace: string): Promise<Map<string, KubeEvent[]>> {
+    const out = new Map<string, KubeEvent[]>();
+    let cont: string | undefined;
+    do {
+      const page: { metadata: { continue?: string }; items: KubeEvent[] } = await this.client.get(
+        `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+        { query: { limit: 500, continue: cont } },
+      );
+      for (const ev of page.items) {
+        if (ev.reportingController !== CONTROLLER_NAME) continue;
+        const key = `${ev.regarding?.uid ?? ""}/${ev.related?.uid ?? ""}/${ev.type ?? ""}/${ev.reason ?? ""}`;
+        out.set(key, [...(out.get(key) ?? []), ev]);
+      }
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return out;
   }
 
   /** forgets series of an object that is gone */

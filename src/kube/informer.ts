@@ -26,6 +26,8 @@ export interface InformerOptions<T> {
   relistMs?: number;
   /** objects per list page (default 500, as client-go's pager): a big list never sits in memory whole */
   pageSize?: number;
+  /** the values an object is filed under for `indexed(value)` (client-go's indexers, in one) */
+  index?: (obj: T) => string[];
   log: Logger;
 }
 
@@ -38,6 +40,8 @@ export const objectKey = (m: ObjectMeta) => (m.namespace ? `${m.namespace}/${m.n
  */
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
+  /** index value -> the objects filed under it, by key */
+  private readonly byIndex = new Map<string, Map<string, T>>();
   private readonly handlers: Handler<T>[] = [];
   private resourceVersion = "";
   private syncedOnce = false;
@@ -59,6 +63,10 @@ export class Informer<T extends KubeObject> {
   get(key: string): T | undefined {
     return this.store.get(key);
   }
+  /** the objects filed under an index value (opts.index), without a pass over the others */
+  indexed(value: string): T[] {
+    return [...(this.byIndex.get(value)?.values() ?? [])];
+  }
   list(namespace?: string): T[] {
     const all = [...this.store.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
@@ -75,6 +83,30 @@ export class Informer<T extends KubeObject> {
   /** resolves once the first list has been loaded (or the informer stopped) */
   async waitForSync(): Promise<void> {
     while (!this.syncedOnce && !this.abort.signal.aborted) await sleep(50);
+  }
+
+  private put(key: string, obj: T): T | undefined {
+    const old = this.store.get(key);
+    if (old) this.unindex(key, old);
+    this.store.set(key, obj);
+    for (const v of this.opts.index?.(obj) ?? []) {
+      const filed = this.byIndex.get(v) ?? new Map<string, T>();
+      this.byIndex.set(v, filed.set(key, obj));
+    }
+    return old;
+  }
+  private remove(key: string): T | undefined {
+    const old = this.store.get(key);
+    if (old) this.unindex(key, old);
+    this.store.delete(key);
+    return old;
+  }
+  private unindex(key: string, obj: T): void {
+    for (const v of this.opts.index?.(obj) ?? []) {
+      const filed = this.byIndex.get(v);
+      filed?.delete(key);
+      if (filed?.size === 0) this.byIndex.delete(v);
+    }
   }
 
   private emit(event: InformerEvent, obj: T, old?: T): void {
@@ -140,13 +172,12 @@ export class Informer<T extends KubeObject> {
     } while (cont);
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
-        this.store.delete(key);
+        this.remove(key);
         this.emit("delete", old);
       }
     }
     for (const [key, obj] of fresh) {
-      const old = this.store.get(key);
-      this.store.set(key, obj);
+      const old = this.put(key, obj);
       if (!old) this.emit("add", obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
     }
@@ -181,12 +212,11 @@ export class Informer<T extends KubeObject> {
     if (type === "BOOKMARK") return;
     const obj = this.opts.transform(raw);
     const key = objectKey(obj.metadata);
-    const old = this.store.get(key);
     if (type === "DELETED") {
-      this.store.delete(key);
+      const old = this.remove(key);
       this.emit("delete", old ?? obj);
     } else {
-      this.store.set(key, obj);
+      const old = this.put(key, obj);
       this.emit(old ? "update" : "add", obj, old);
     }
   }

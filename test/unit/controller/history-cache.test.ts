@@ -64,6 +64,47 @@ describe("HistoryCache: the controller's copy of an agent's history, fed only wh
     });
   }
 
+  it("with a window, asks for the window only, copies no more, and asks again for a longer one", () => {
+    const samples = traceToSamples(loadTrace("v2-memory-high-then-oom.jsonl"));
+    const agent = new CgroupHistory(OPTIONS);
+    samples.forEach((x, i) => agent.append(x.t, rowFromSample(x, samples[i - 1])));
+    const now = agent.lastTime;
+    const window = 12;
+    const cache = new HistoryCache();
+    expect(cache.sinceFor(UID, window, now)).to.equal(now - window);
+    const [entry] = cache.merge(UID, answer(agent, now - window), 0, window);
+    // what a full copy would show from the window's start on
+    const full = new HistoryCache();
+    const [whole] = full.merge(UID, answer(agent, undefined), 0);
+    const from = (h: HistoryColumns | undefined) => {
+      const json = encodeHistory(h as HistoryColumns);
+      const first = json.t.findIndex((t) => t >= now - window);
+      return json.usage.slice(first);
+    };
+    expect(from(entry?.history)).to.deep.equal(from(whole?.history));
+    expect(cache.bytes()).to.be.below(full.bytes());
+    // a shorter window is covered by the copy; a longer one is asked for again, from its start
+    expect(cache.sinceFor(UID, window / 2, now)).to.be.closeTo(now, 0.001);
+    expect(cache.sinceFor(UID, 3 * window, now)).to.equal(now - 3 * window);
+    expect(full.sinceFor(UID, 3 * window, now)).to.be.closeTo(now, 0.001);
+  });
+
+  it("copies no sandbox: no rule reads it", () => {
+    const agent = new CgroupHistory(OPTIONS);
+    agent.append(1, rowFromSample({ t: 1, version: "v2", usage: 4096 }));
+    const got = answer(agent, undefined);
+    const app = got.containers[0]!;
+    got.containers.push({
+      ...app,
+      kind: "sandbox",
+      container: "",
+      containerID: "s1",
+      cgroup: "/kubepods/pod/s1",
+    });
+    const cache = new HistoryCache();
+    expect(cache.merge(UID, got, 0).map((e) => e.kind)).to.deep.equal(["container"]);
+  });
+
   it("drops a cgroup the agent stopped listing, and pods nobody asked about", () => {
     const agent = new CgroupHistory(OPTIONS);
     agent.append(1, rowFromSample({ t: 1, version: "v2", usage: 4096 }));
