@@ -185,7 +185,7 @@ async function startNode(node: string, ip: string): Promise<void> {
     node,
     periodS: OPTIONS.periodS,
     // kwok's kills exist only in pod status: the feed stays empty, yet every node's stream is held open
-    oomKills: new OomKillFeed(),
+    oomKills: new OomKillFeed(() => Promise.resolve("main")),
     auth,
     metrics: new AgentMetrics(store, (e) => ({
       namespace: "",

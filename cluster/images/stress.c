@@ -1,6 +1,6 @@
 /* stress: a small static test workload for memlens.
  *
- *   stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S]
+ *   stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S] [--workers N]
  *
  * Allocates and touches memory at MIB_PER_S up to MIB (0 = without end), then holds it.
  *   anon  (default) heap memory (malloc + memset): what the kernel cannot reclaim
@@ -14,6 +14,10 @@
  * in the same cgroup that, like a real service, touches fresh memory for every request (256 KiB,
  * returned after): a readiness probe pointed at it succeeds at once, unless the cgroup's
  * allocations are throttled (memory.high), when it waits as long as the kernel makes it.
+ * --workers N: the allocating runs in a child process, as in worker-pool servers (gunicorn,
+ * php-fpm), started again a second after each time it dies, N workers in all (0 = without end);
+ * after the last the parent idles. An OOM kill of a worker leaves the container running (on
+ * cgroup v1, or v2 without memory.oom.group), so the container's status never shows it.
  * A line of progress is printed every second. SIGTERM/SIGINT end it with status 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +51,7 @@ static double now(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S]\n");
+  fprintf(stderr, "usage: stress --rate MIB_PER_S --max MIB [--into anon|shmem|file] [--path DIR] [--serve PORT] [--churn MIB_PER_S] [--workers N]\n");
   exit(2);
 }
 
@@ -117,9 +122,40 @@ static void serve(int port) {
   }
 }
 
+/* --workers: returns in each new worker; the parent stays here until it is told to stop */
+static void supervise(long workers) {
+  struct sigaction stop = {.sa_handler = on_signal}; /* no SA_RESTART: a signal ends waitpid */
+  sigaction(SIGTERM, &stop, NULL);
+  sigaction(SIGINT, &stop, NULL);
+  for (long started = 0; !stopping && (workers == 0 || started < workers); started++) {
+    pid_t worker = fork();
+    if (worker == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      return;
+    }
+    if (worker < 0) {
+      fprintf(stderr, "stress: fork: %s\n", strerror(errno));
+      exit(1);
+    }
+    printf("stress: worker pid %d started\n", (int)worker);
+    int status;
+    while (waitpid(worker, &status, 0) < 0) {
+      if (errno != EINTR) exit(1);
+      if (stopping) kill(worker, SIGTERM);
+    }
+    if (WIFSIGNALED(status)) printf("stress: worker pid %d killed by signal %d\n", (int)worker, WTERMSIG(status));
+    else printf("stress: worker pid %d exited with %d\n", (int)worker, WEXITSTATUS(status));
+    if (!stopping) sleep(1);
+  }
+  if (!stopping) printf("stress: all %ld workers started, idling\n", workers);
+  while (!stopping) pause();
+  exit(0);
+}
+
 int main(int argc, char **argv) {
   double rate = -1, max = -1, port = 0, churn = 0;
   const char *into = "anon", *path = NULL;
+  double workers = -1;
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc) usage();
     if (strcmp(argv[i], "--rate") == 0) rate = number_arg("--rate", argv[++i]);
@@ -128,6 +164,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--path") == 0) path = argv[++i];
     else if (strcmp(argv[i], "--serve") == 0) port = number_arg("--serve", argv[++i]);
     else if (strcmp(argv[i], "--churn") == 0) churn = number_arg("--churn", argv[++i]);
+    else if (strcmp(argv[i], "--workers") == 0) workers = number_arg("--workers", argv[++i]);
     else usage();
   }
   if (rate <= 0 || max < 0) usage();
@@ -153,6 +190,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
+  if (workers >= 0) supervise((long)workers);
   char *page_buf = malloc(MIB);
   if (!page_buf) return 1;
   memset(page_buf, 0x5a, MIB);

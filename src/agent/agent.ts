@@ -13,6 +13,7 @@ import { Sampler, SamplerLoop } from "./sampler.js";
 import { createAgentServer, listen } from "./server.js";
 import { HistoryStore, type TrackedCgroup } from "./store.js";
 import { OomKillFeed } from "./oom-kills.js";
+import { oomVictim } from "./oom-victim.js";
 
 export interface AgentOptions {
   cgroupRoot: string;
@@ -95,7 +96,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
     };
   };
   const metrics = new AgentMetrics(store, labels);
-  const oomKills = new OomKillFeed();
+  const oomKills = new OomKillFeed(oomVictim);
   const sampler = new Sampler({ cgroupRoot: opts.cgroupRoot, store, log, metrics, oomKills });
   const loop = new SamplerLoop(sampler, opts.periodS, log);
   onNewContainer = () => {

@@ -13,6 +13,11 @@ export interface KernelOomKill {
   kills: number;
   /** how the agent learnt of it */
   source: "memory.events notification" | "sampling";
+  /**
+   * main: the container's processes were gone within a second (its main process was killed,
+   * the container ended); child: some lived on, the container runs and its status never shows it
+   */
+  process: "main" | "child";
 }
 
 /** The first line of a GET /v1/oom-kills stream. */
@@ -32,7 +37,8 @@ const KEPT = 1024;
  * Fed from two places that may both see the same kill: the kernel's notification on v2
  * memory.events and the sampler's periodic read (v1's only source). Both report the cgroup's
  * counter, and a kill is announced only when the counter passes the highest value seen, so it
- * is announced once whichever comes first.
+ * is announced once whichever comes first; announced once `victim` has told whether the
+ * container ended with it.
  */
 export class OomKillFeed {
   readonly startedAt = Date.now() / 1000;
@@ -40,6 +46,8 @@ export class OomKillFeed {
   private readonly highest = new Map<string, number>();
   private readonly listeners = new Set<(kill: KernelOomKill) => void>();
   private seq = 0;
+
+  constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
   get lastSeq(): number {
     return this.seq;
@@ -59,10 +67,12 @@ export class OomKillFeed {
     if (before !== undefined && kills <= before) return;
     this.highest.set(path, kills);
     if (before === undefined) return;
-    const kill: KernelOomKill = { seq: ++this.seq, at: now, podUID, containerID, kills, source };
-    this.recent.push(kill);
-    if (this.recent.length > KEPT) this.recent.shift();
-    for (const listener of this.listeners) listener(kill);
+    void this.victim(path).then((process) => {
+      const kill: KernelOomKill = { seq: ++this.seq, at: now, podUID, containerID, kills, source, process };
+      this.recent.push(kill);
+      if (this.recent.length > KEPT) this.recent.shift();
+      for (const listener of this.listeners) listener(kill);
+    });
   }
 
   /** The cgroup's history was dropped: its counter is not compared with again. */

@@ -78,17 +78,16 @@ export interface OomKillHistory {
   count: number;
   lastKillID: string;
   terminations: number;
-  /** kills counted of the lastKillID instance (more than one when the kernel killed children first) */
-  lastInstanceKills?: number;
 }
 
-/** What a node agent learnt from the kernel of one container instance's kills. */
+/**
+ * A node agent's word that the kernel killed a container instance's main process (kills of
+ * children, which leave the container running, are ProcessOOMKilled from its cgroup history).
+ */
 export interface KernelKill {
   /** without the "<runtime>://" prefix */
   containerID: string;
-  /** kills of this instance so far (its cgroup's oom_kill counter) */
-  kills: number;
-  /** epoch seconds the agent learnt of the latest one */
+  /** epoch seconds the agent learnt of it */
   at: number;
   node: string;
 }
@@ -105,11 +104,9 @@ export const bareID = (id: string | undefined) => id?.replace(/^[a-z0-9.+-]+:\/\
 
 /**
  * New kills of one container from both witnesses, each kill counted once whichever speaks
- * first. Pod status names the killed instance; the kernel (through the agent) counts kills per
- * instance, children's included. A kernel report about the current instance that status does
- * not show yet is a kill the kubelet has not reported: counted now, and recognised by its ID
- * when status catches up. A report about an older instance adds only kills beyond those
- * counted for it.
+ * first. Both name the killed instance by its container ID, and an instance dies once. A
+ * kernel report about the current instance that status does not show yet is a kill the kubelet
+ * has not reported: counted now, and recognised by its ID when status catches up.
  */
 export function countKills(
   facts: ContainerFacts,
@@ -121,7 +118,6 @@ export function countKills(
   let h: CountedKills["history"] | undefined = history && {
     lastKillID: history.lastKillID,
     terminations: history.terminations,
-    lastInstanceKills: history.lastInstanceKills ?? 1,
   };
   // a kill older than the one counted last (the kernel told of a newer one first): not news
   const behind =
@@ -131,27 +127,18 @@ export function countKills(
     fresh += n;
     h =
       n > 0 || !h
-        ? { lastKillID: status.killID, terminations: status.terminations, lastInstanceKills: 1 }
+        ? { lastKillID: status.killID, terminations: status.terminations }
         : { ...h, terminations: status.terminations };
   }
-  let kernelFirst: KernelKill | undefined;
-  const lastID = bareID(h?.lastKillID);
-  const ofLast = lastID !== undefined ? kernel.find((k) => k.containerID === lastID) : undefined;
-  if (h && ofLast && ofLast.kills > (h.lastInstanceKills ?? 1)) {
-    fresh += ofLast.kills - (h.lastInstanceKills ?? 1);
-    h = { ...h, lastInstanceKills: ofLast.kills };
-  }
   const currentID = bareID(facts.containerID);
-  const ofCurrent = currentID !== lastID ? kernel.find((k) => k.containerID === currentID) : undefined;
-  if (ofCurrent && facts.containerID) {
-    fresh += ofCurrent.kills;
+  const kernelFirst =
+    currentID !== undefined && currentID !== bareID(h?.lastKillID)
+      ? kernel.find((k) => k.containerID === currentID)
+      : undefined;
+  if (kernelFirst && facts.containerID) {
+    fresh += 1;
     // the killed instance is the latest until the kubelet restarts it, as status will count it
-    h = {
-      lastKillID: facts.containerID,
-      terminations: facts.restartCount + 1,
-      lastInstanceKills: ofCurrent.kills,
-    };
-    kernelFirst = ofCurrent;
+    h = { lastKillID: facts.containerID, terminations: facts.restartCount + 1 };
   }
   return {
     fresh,

@@ -22,6 +22,12 @@ const RETRY_MAX_MS = 30_000;
 /** the agent writes at least every 15 s: a silent stream is a dead one */
 const SILENT_MS = 45_000;
 
+/** The latest report of a container instance's kills: `kills` tells a replay from news. */
+interface Reported extends KernelKill {
+  kills: number;
+  main: boolean;
+}
+
 /**
  * The kills the node agents learn from the kernel, pushed to the controller as they happen: one
  * streaming GET /v1/oom-kills per running agent, resumed after a break from the last record
@@ -30,7 +36,7 @@ const SILENT_MS = 45_000;
  * that follows is recognised as the same kill by the container's ID.
  */
 export class KernelOomKills {
-  private readonly byPod = new Map<string, Map<string, KernelKill>>();
+  private readonly byPod = new Map<string, Map<string, Reported>>();
   private readonly streams = new Map<string, AgentKillStream>();
 
   constructor(private readonly opts: KernelOomKillsOptions) {}
@@ -58,9 +64,10 @@ export class KernelOomKills {
     }
   }
 
-  /** What the agents said of the pod's containers' kills, newest instance per container ID. */
+  /** The pod's container instances whose main process the kernel killed, as the agents said. */
   forPod(podUID: string): KernelKill[] {
-    return [...(this.byPod.get(podUID)?.values() ?? [])];
+    const reported = [...(this.byPod.get(podUID)?.values() ?? [])];
+    return reported.filter((k) => k.main).map(({ containerID, at, node }) => ({ containerID, at, node }));
   }
 
   stop(): void {
@@ -75,14 +82,21 @@ export class KernelOomKills {
       if (!kills.size) this.byPod.delete(uid);
     }
     let kills = this.byPod.get(k.podUID);
-    if (!kills) this.byPod.set(k.podUID, (kills = new Map<string, KernelKill>()));
+    if (!kills) this.byPod.set(k.podUID, (kills = new Map<string, Reported>()));
     const known = kills.get(k.containerID);
     if (known && known.kills >= k.kills) return; // replayed after a reconnect
-    kills.set(k.containerID, { containerID: k.containerID, kills: k.kills, at: k.at, node });
+    kills.set(k.containerID, {
+      containerID: k.containerID,
+      at: k.at,
+      node,
+      kills: k.kills,
+      main: k.process === "main",
+    });
     this.opts.log.info(
-      { node, podUID: k.podUID, containerID: k.containerID, kills: k.kills, source: k.source },
+      { node, podUID: k.podUID, containerID: k.containerID, process: k.process, source: k.source },
       "OOM kill reported by agent",
     );
+    // a child's kill is in the cgroup history the pass reads (ProcessOOMKilled): inspect now too
     this.opts.onKill(k.podUID);
   }
 }

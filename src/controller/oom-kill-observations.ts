@@ -92,7 +92,6 @@ function oomHistory(f: Finding | undefined): OomKillHistory | undefined {
     count: f.count,
     lastKillID: e.lastKillID,
     terminations: Number(e.terminations ?? 0),
-    ...(typeof e.lastInstanceKills === "number" ? { lastInstanceKills: e.lastInstanceKills } : {}),
   };
 }
 

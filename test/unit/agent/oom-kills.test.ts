@@ -21,8 +21,8 @@ const tracked = (path: string, kind: "pod" | "container", version: "v1" | "v2" =
   });
 
 describe("OomKillFeed: each kill announced once, whoever reads the counter first", () => {
-  it("takes the first value as the start, announces each rise once, ignores pod cgroups", () => {
-    const feed = new OomKillFeed();
+  it("takes the first value as the start, announces each rise once, ignores pod cgroups", async () => {
+    const feed = new OomKillFeed((path) => Promise.resolve(path === "/a/c" ? "main" : "child"));
     const seen: KernelOomKill[] = [];
     feed.subscribe((k) => seen.push(k));
     const c = tracked("/a/c", "container");
@@ -32,19 +32,21 @@ describe("OomKillFeed: each kill announced once, whoever reads the counter first
     feed.observe(c, 5, "sampling", 13);
     feed.observe(tracked("/a", "pod"), 0, "sampling", 10);
     feed.observe(tracked("/a", "pod"), 9, "sampling", 14);
-    expect(seen.map((k) => [k.seq, k.kills, k.source, k.at])).to.deep.equal([
-      [1, 3, "memory.events notification", 11],
-      [2, 5, "sampling", 13],
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen.map((k) => [k.seq, k.kills, k.source, k.at, k.process])).to.deep.equal([
+      [1, 3, "memory.events notification", 11, "main"],
+      [2, 5, "sampling", 13, "main"],
     ]);
     expect(feed.since(1).map((k) => k.seq)).to.deep.equal([2]);
   });
 
-  it("starts counting again for a cgroup whose history was dropped", () => {
-    const feed = new OomKillFeed();
+  it("starts counting again for a cgroup whose history was dropped", async () => {
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
     const c = tracked("/b/c", "container");
     feed.observe(c, 1, "sampling");
     feed.forget("/b/c");
     feed.observe(c, 1, "sampling");
+    await new Promise((resolve) => setImmediate(resolve));
     expect(feed.lastSeq).to.equal(0);
   });
 });

@@ -1,24 +1,15 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseTrace } from "../../../src/cgroup/trace.js";
+import { ownMemoryCgroup, removeCgroup, V1_MEMORY } from "./own-cgroup.js";
 
 const CLI = resolve(process.cwd(), "dist/src/cli/main.js");
-const V1_MEMORY = "/sys/fs/cgroup/memory";
 const LIMIT = 32 * 1024 * 1024;
-
-/** This process's own v1 memory cgroup: the only place this test may create a child cgroup. */
-function ownMemoryCgroup(): string | undefined {
-  const line = readFileSync("/proc/self/cgroup", "utf8")
-    .split("\n")
-    .find((l) => l.split(":")[1]?.split(",").includes("memory"));
-  const path = line?.split(":")[2];
-  return path === undefined ? undefined : join(V1_MEMORY, path);
-}
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((res) => {
@@ -46,15 +37,7 @@ describe("agent record on the real kernel (cgroup v1)", function () {
       leaker.kill("SIGKILL");
       await exited(leaker);
     }
-    if (cgroup && existsSync(cgroup)) {
-      // rmdir succeeds once no task is left in it; the kill above may take a moment to land
-      for (let i = 0; i < 50; i++) {
-        const procs = await readFile(join(cgroup, "cgroup.procs"), "utf8").catch(() => "");
-        if (procs.trim() === "") break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await rmdir(cgroup);
-    }
+    if (cgroup && existsSync(cgroup)) await removeCgroup(cgroup);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 

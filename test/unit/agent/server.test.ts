@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { request } from "node:https";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -149,7 +149,10 @@ describe("agent HTTPS server", () => {
     const port = agent.address.port;
     await waitReady(port);
     await new Promise((r) => setTimeout(r, 100));
-    const oomControl = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}/memory.oom_control`);
+    const app = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}`);
+    const oomControl = join(app, "memory.oom_control");
+    const procs = await readFile(join(app, "cgroup.procs"), "utf8");
+    await writeFile(join(app, "cgroup.procs"), ""); // the main process died: the container ended
     await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
     await new Promise((r) => setTimeout(r, 200));
     const lines = (body: string) =>
@@ -160,7 +163,14 @@ describe("agent HTTPS server", () => {
     const [hello, ...kills] = lines((await get(port, "/v1/oom-kills")).body);
     expect(hello).to.include({ node: "node-1", seq: 1 });
     expect(kills).to.have.length(1);
-    expect(kills[0]).to.include({ seq: 1, podUID: UID, containerID: APP, kills: 1, source: "sampling" });
+    expect(kills[0]).to.include({
+      seq: 1,
+      podUID: UID,
+      containerID: APP,
+      kills: 1,
+      source: "sampling",
+      process: "main",
+    });
     const started = hello!.agentStartedAt as number;
     expect(lines((await get(port, `/v1/oom-kills?after=1&agentStartedAt=${started}`)).body)).to.have.length(
       1,
@@ -170,6 +180,7 @@ describe("agent HTTPS server", () => {
     ).to.have.length(2);
     expect((await get(port, "/v1/oom-kills?after=x")).status).to.equal(400);
     await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+    await writeFile(join(app, "cgroup.procs"), procs);
   });
 
   it("asks for the controller's token on /v1/ only", async () => {

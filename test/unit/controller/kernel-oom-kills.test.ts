@@ -43,7 +43,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
     await rm(tmp, { recursive: true, force: true });
   });
 
-  it("learns of a kill as the agent does, once, and forgets the stream of an agent that went", async () => {
+  it("learns of kills as the agent does, once each, keeps those that ended the container, forgets the stream of an agent that went", async () => {
     const reported: string[] = [];
     const kills = new KernelOomKills({
       port: agent.address.port,
@@ -53,18 +53,30 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
     });
     kills.sync([agentPod("a"), agentPod("b", "Pending")]);
     await new Promise((r) => setTimeout(r, 200));
-    const oomControl = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}/memory.oom_control`);
-    await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
-    for (let i = 0; i < 100 && !reported.length; i++) await new Promise((r) => setTimeout(r, 10));
+    const app = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}`);
+    const killed = async (count: number, procs: string, reports: number) => {
+      await writeFile(join(app, "cgroup.procs"), procs);
+      await writeFile(
+        join(app, "memory.oom_control"),
+        `oom_kill_disable 0\nunder_oom 0\noom_kill ${count}\n`,
+      );
+      for (let i = 0; i < 300 && reported.length < reports; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // a worker killed, the main process living on: inspect now, but not an OOMKilled container
+    await killed(1, "4242\n", 1);
     expect(reported).to.deep.equal([UID]);
-    expect(kills.forPod(UID)).to.deep.include.members([
-      { containerID: APP, kills: 1, at: kills.forPod(UID)[0]!.at, node: "node-1" },
+    expect(kills.forPod(UID)).to.deep.equal([]);
+    // then the main process: the container ended
+    await killed(2, "", 2);
+    expect(reported).to.deep.equal([UID, UID]);
+    expect(kills.forPod(UID)).to.deep.equal([
+      { containerID: APP, at: kills.forPod(UID)[0]!.at, node: "node-1" },
     ]);
-    // the same agent under a second pod object: the record replayed, not counted as news
+    // the same agent under a second pod object: the records replayed, not news
     kills.sync([agentPod("c")]);
     await new Promise((r) => setTimeout(r, 200));
-    expect(reported).to.have.length(1);
+    expect(reported).to.have.length(2);
     kills.stop();
-    await writeFile(oomControl, "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+    await writeFile(join(app, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
   });
 });
