@@ -74,6 +74,12 @@ demo: build cluster-binaries images
 bench: build
 	@for b in dist/bench/*.bench.js; do echo "== $$b"; node --expose-gc $$b || exit 1; done
 
+# Not part of `make test`: ~8 min on the local cluster (started and stopped here), 20 kernel OOM
+# kills per node, kill -> agent / Event / kubelet status. On a running cluster: node dist/bench/oom-latency.js
+.PHONY: bench-oom
+bench-oom: build cluster-binaries images
+	cluster/with-cluster.sh node dist/bench/oom-latency.js
+
 # Not part of `make test`: ~15 min, a control plane of its own with nodes and pods simulated by kwok.
 .PHONY: bench-scale
 bench-scale: build

@@ -33,6 +33,8 @@ export class MemoryEventsWatch {
       // the cgroup went away under the watch: the sampler notices and removes it too
       watcher.on("error", () => this.remove(path));
       this.watchers.set(path, watcher);
+      // a kill between the cgroup's birth and this watch raised no event that reached it
+      this.read(entry, file);
     } catch (err) {
       // a cgroup removed between the scan and now; the sampler still reads what it can
       this.log.debug(

@@ -53,7 +53,10 @@ export class OomKillFeed {
     return this.seq;
   }
 
-  /** The counter as read now; the first value seen for a cgroup only sets where counting starts. */
+  /**
+   * The counter as read now. The first value seen of a cgroup older than the agent only sets
+   * where counting starts: kills before the agent looked are for pod status to tell.
+   */
   observe(
     entry: TrackedCgroup,
     kills: number,
@@ -63,7 +66,8 @@ export class OomKillFeed {
     const { path, kind, podUID, containerID } = entry.cgroup;
     // a pod cgroup's counter is hierarchical (v2): its containers' kills are announced by them
     if (kind !== "container" || !containerID) return;
-    const before = this.highest.get(path);
+    // a cgroup made since the agent started counted from 0 while watched: all of it is news
+    const before = this.highest.get(path) ?? (entry.createdSinceStart ? 0 : undefined);
     if (before !== undefined && kills <= before) return;
     this.highest.set(path, kills);
     if (before === undefined) return;

@@ -1,10 +1,14 @@
+import { existsSync } from "node:fs";
+import { dirname, posix, relative, sep } from "node:path";
 import type { Logger } from "pino";
+import { identifyCgroup } from "../cgroup/discovery.js";
 import type { CgroupVersion } from "../cgroup/files.js";
 import { scanCgroupRoot, type DiscoveredCgroup } from "../cgroup/scan.js";
 import { CgroupReader, type ReadProblem } from "./fast-read.js";
 import type { AgentMetrics } from "./metrics.js";
 import { emptyRow } from "../cgroup/reading.js";
 import type { HistoryStore, TrackedCgroup } from "./store.js";
+import { CgroupBirthWatch } from "./cgroup-births.js";
 import { MemoryEventsWatch } from "./memory-events-watch.js";
 import type { OomKillFeed } from "./oom-kills.js";
 
@@ -37,7 +41,10 @@ export interface SamplerOptions {
   metrics?: AgentMetrics;
   /** walk the cgroup root every this many ticks (default DEFAULT_SCAN_EVERY) */
   scanEvery?: number;
-  /** where the containers' OOM kills are announced (sampled counters, and v2 notifications) */
+  /**
+   * where the containers' OOM kills are announced (sampled counters, and v2 notifications);
+   * with it, new cgroups are tracked as they are made (CgroupBirthWatch)
+   */
   oomKills?: OomKillFeed;
 }
 
@@ -62,14 +69,18 @@ export class Sampler {
   ready = false;
   lastStats: TickStats | undefined;
   private readonly memoryEvents: MemoryEventsWatch | undefined;
+  private readonly births: CgroupBirthWatch | undefined;
+  private memoryRoot: string | undefined;
 
   constructor(private readonly opts: SamplerOptions) {
     const feed = opts.oomKills;
-    if (feed)
+    if (feed) {
       this.memoryEvents = new MemoryEventsWatch(
         (entry, kills) => feed.observe(entry, kills, "memory.events notification"),
         opts.log,
       );
+      this.births = new CgroupBirthWatch((dir) => this.born(dir), opts.log);
+    }
   }
 
   async tick(now = Date.now() / 1000): Promise<TickStats> {
@@ -134,6 +145,7 @@ export class Sampler {
     try {
       const scan = await scanCgroupRoot(this.opts.cgroupRoot);
       this.version = scan.version;
+      this.memoryRoot = scan.memoryRoot;
       found = scan.cgroups;
     } catch (err) {
       // the root itself failing is not a reason to drop what is known: keep sampling known cgroups
@@ -149,12 +161,39 @@ export class Sampler {
           { cgroup: cgroup.relPath, kind: cgroup.kind, podUID: cgroup.podUID },
           "tracking cgroup",
         );
-      this.opts.store.track(cgroup);
+      const entry = this.opts.store.track(cgroup);
+      if (!known) entry.createdSinceStart = this.ready;
     }
     for (const entry of this.opts.store.all()) {
       if (entry.goneAt === undefined && !seen.has(entry.cgroup.path)) this.vanished(entry, now);
     }
+    // where new pods and containers appear: each pod cgroup, its QoS class's and kubepods
+    this.births?.sync(
+      new Set(
+        found
+          .filter((c) => c.kind === "pod")
+          .flatMap((c) => [c.path, dirname(c.path), dirname(dirname(c.path))]),
+      ),
+    );
     this.ready = true;
+  }
+
+  /** A directory appeared where pod and container cgroups are made: track it before any pass. */
+  private born(dir: string): void {
+    const { memoryRoot, version } = this;
+    const known = this.opts.store.get(dir);
+    if (!memoryRoot || !version || (known && known.goneAt === undefined)) return;
+    const relPath = relative(memoryRoot, dir).split(sep).join(posix.sep);
+    const identity = identifyCgroup(relPath);
+    if (!identity || !existsSync(dir)) return; // not a pod's, or removed (rmdir raises the same event)
+    const entry = this.opts.store.track({ ...identity, path: dir, relPath, version });
+    entry.createdSinceStart = true;
+    this.opts.log.info(
+      { cgroup: relPath, kind: identity.kind, podUID: identity.podUID },
+      "tracking new cgroup",
+    );
+    if (identity.kind === "pod") this.births?.add(dir);
+    else this.readerFor(entry); // its files open, and on v2 its memory.events watched
   }
 
   private readerFor(entry: TrackedCgroup): CgroupReader {
@@ -177,6 +216,7 @@ export class Sampler {
   /** Closes every held file (on shutdown). */
   close(): void {
     for (const path of [...this.readers.keys()]) this.dropReader(path);
+    this.births?.close();
   }
 
   private vanished(entry: TrackedCgroup, now: number): void {

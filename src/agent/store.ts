@@ -7,6 +7,8 @@ export interface TrackedCgroup {
   history: CgroupHistory;
   /** seconds (epoch) when the cgroup was found missing; undefined while it exists */
   goneAt?: number;
+  /** made after the agent's first scan: its counters started at 0 under the agent's eyes */
+  createdSinceStart?: boolean;
 }
 
 export interface StoreOptions extends HistoryOptions {

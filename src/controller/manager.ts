@@ -138,7 +138,10 @@ export class Manager {
   private killReported(podUID: string): void {
     const pod = this.pods.list().find((p) => p.metadata.uid === podUID);
     if (!pod) return;
-    for (const key of this.targets.inspectionsFor(pod)) this.enqueue(key, "OOM kill reported by agent", true);
+    for (const key of this.targets.inspectionsFor(pod)) {
+      this.reconciler.killReported(key);
+      this.enqueue(key, "OOM kill reported by agent", true);
+    }
   }
 
   /** urgent: something changed (ahead of periodic passes and retries in the queue) */

@@ -115,7 +115,7 @@ function oomMessage(
       ? ` (last at ${status.finishedAt}, exit code ${status.exitCode ?? 137})`
       : "";
   const state = agentNode
-    ? "pod status does not show it yet (or the kernel killed a process other than the container's main one)"
+    ? "pod status does not show it as OOMKilled (yet, or the runtime missed the kernel's OOM event)"
     : o.now === "Terminated"
       ? o.restartPolicy === "Never"
         ? "it stays terminated (restartPolicy Never)"

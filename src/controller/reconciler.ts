@@ -40,6 +40,11 @@ interface Plan {
   requeue: Outcome;
 }
 
+interface Gathered {
+  cgroups?: CgroupInput;
+  profiles?: Map<string, HeapProfileReport>;
+}
+
 export interface ReconcilerDeps {
   client: KubeClient;
   inspections: Informer<MemoryInspection>;
@@ -82,6 +87,10 @@ export class Reconciler {
 
   private readonly heapProfiles: HeapProfileStore;
   private readonly profiles: ProfileCollector;
+  /** what the last full pass of each inspection gathered from the agents and the profiles */
+  private readonly gathered = new Map<string, Gathered>();
+  /** inspections whose next pass answers a kill the agents reported: no gathering first */
+  private readonly killsReported = new Set<string>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.heapProfiles = new HeapProfileStore(d.client);
@@ -108,12 +117,22 @@ export class Reconciler {
       this.written.delete(key);
       return {};
     }
-    const plan = await this.gatherAndDecide(mi);
+    const plan = await this.gatherAndDecide(mi, key);
     return this.apply(mi, key, plan);
   }
 
+  /**
+   * The agent on a node told of a kill in the inspection's pods: its next pass reuses what the
+   * last one gathered from the agents and the profile endpoints (seconds old at most, and seconds
+   * to gather again on a slow node), so the kill is in status and an Event at once; a full pass
+   * follows straight after.
+   */
+  killReported(key: string): void {
+    if (this.gathered.has(key)) this.killsReported.add(key);
+  }
+
   /** Steps 1 and 2: what the world says, then the pure pass over it. */
-  private async gatherAndDecide(mi: MemoryInspection): Promise<Plan> {
+  private async gatherAndDecide(mi: MemoryInspection, key: string): Promise<Plan> {
     const now = (this.d.now ?? (() => new Date()))();
     const generation = mi.metadata.generation;
     const notReady = (reason: string, message: string, schedule: Plan["schedule"]): Plan => ({
@@ -135,7 +154,8 @@ export class Reconciler {
     }
     const schedule: Plan["schedule"] = cron && !suspend ? { cron, timeZone } : { remove: true };
     if (suspend) return notReady(Reason.Suspended, "Inspection is suspended (spec.suspend: true).", schedule);
-    const requeue: Outcome = cron ? {} : { requeueAfterMs: spec.intervalMs };
+    const reused = this.killsReported.delete(key) ? this.gathered.get(key) : undefined;
+    const requeue: Outcome = reused ? { requeueAfterMs: 1 } : cron ? {} : { requeueAfterMs: spec.intervalMs };
 
     let target;
     try {
@@ -145,8 +165,14 @@ export class Reconciler {
       return { ...notReady(Reason.TargetNotFound, `${err.message}.`, schedule), requeue };
     }
 
-    let cgroups: CgroupInput | undefined;
-    if (this.d.agents && target.pods.length && (spec.rules.leak.enabled || spec.rules.throttle.enabled)) {
+    // a pass that answers a kill the agents reported reuses what the last one gathered
+    let cgroups: CgroupInput | undefined = reused?.cgroups;
+    if (
+      !reused &&
+      this.d.agents &&
+      target.pods.length &&
+      (spec.rules.leak.enabled || spec.rules.throttle.enabled)
+    ) {
       const data = await this.d.agents.collect(target.pods, this.d.pods, spec.windowMs / 1000);
       cgroups = {
         unavailable: data.unavailable,
@@ -173,7 +199,11 @@ export class Reconciler {
     const result = inspect(input);
     // which pods' heap profiles to fetch depends on the pass's findings: fetch them, then pass
     // again with what they said (pure, cheap) rather than editing the status
-    const profiles = await this.gatherProfiles(mi, spec, target.pods, result.status.findings ?? [], now);
+    const profiles = reused
+      ? reused.profiles
+      : await this.gatherProfiles(mi, spec, target.pods, result.status.findings ?? [], now);
+    if (!reused)
+      this.gathered.set(key, { ...(cgroups ? { cgroups } : {}), ...(profiles ? { profiles } : {}) });
     return { result: profiles ? inspect({ ...input, profiles }) : result, now, schedule, requeue };
   }
 
@@ -251,6 +281,8 @@ export class Reconciler {
 
   forget(key: string, uid?: string): void {
     this.written.delete(key);
+    this.gathered.delete(key);
+    this.killsReported.delete(key);
     if (uid) {
       this.d.events.forget(uid);
       this.heapProfiles.forget(uid);

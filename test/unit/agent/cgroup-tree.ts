@@ -19,3 +19,18 @@ export async function buildTree(root: string): Promise<void> {
   await cgroupDir(join(pod, APP), files);
   await cgroupDir(join(pod, PAUSE), { "memory.usage_in_bytes": "4096\n", "cgroup.procs": "1\n" });
 }
+
+export const v2PodDir = (root: string) =>
+  join(
+    root,
+    `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replaceAll("-", "_")}.slice`,
+  );
+
+/** A copied v2 /sys/fs/cgroup (systemd driver): the same pod, its app container only. */
+export async function buildTreeV2(root: string): Promise<Record<string, string>> {
+  const files = loadTrace("v2-oom-fast-leak.jsonl").samples[3]?.files ?? {};
+  await cgroupDir(root, { "cgroup.controllers": "cpuset cpu io memory pids\n" });
+  await cgroupDir(v2PodDir(root), files);
+  await cgroupDir(join(v2PodDir(root), `cri-containerd-${APP}.scope`), files);
+  return files;
+}

@@ -1,11 +1,13 @@
 import { expect } from "chai";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { MemoryEventsWatch } from "../../../src/agent/memory-events-watch.js";
 import { OomKillFeed, type KernelOomKill } from "../../../src/agent/oom-kills.js";
+import { Sampler } from "../../../src/agent/sampler.js";
 import { HistoryStore, type TrackedCgroup } from "../../../src/agent/store.js";
+import { APP, buildTreeV2, cgroupDir, v2PodDir } from "./cgroup-tree.js";
 
 const UID = "11111111-2222-4333-8444-555555555555";
 const store = new HistoryStore({ periodS: 5, retentionS: 60 });
@@ -73,5 +75,39 @@ describe("MemoryEventsWatch: reads memory.events when notified", () => {
     watch.remove(dir);
     expect(watch.size).to.equal(0);
     watch.close();
+  });
+});
+
+describe("Sampler with an OOM-kill feed: containers made since the agent started", () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "memlens-births-"));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  it("tracks a new container cgroup as it is made, before any pass, and announces all its kills", async () => {
+    const files = await buildTreeV2(root);
+    const events = (kills: number) => `low 0\nhigh 0\nmax 9\noom 3\noom_kill ${kills}\noom_group_kill 0\n`;
+    // the container there before the agent: its one kill is older than the agent's watch
+    await writeFile(join(v2PodDir(root), `cri-containerd-${APP}.scope`, "memory.events"), events(1));
+    const store = new HistoryStore({ periodS: 5, retentionS: 60 });
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const seen: KernelOomKill[] = [];
+    feed.subscribe((k) => seen.push(k));
+    const sampler = new Sampler({ cgroupRoot: root, store, log: pino({ level: "silent" }), oomKills: feed });
+    await sampler.tick(100);
+    const fresh = "f".repeat(64);
+    const dir = join(v2PodDir(root), `cri-containerd-${fresh}.scope`);
+    // made whole at once, as mkdir on cgroupfs does
+    await cgroupDir(`${root}.staging`, { ...files, "memory.events": events(0) });
+    await rename(`${root}.staging`, dir);
+    for (let i = 0; i < 100 && !store.get(dir); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(store.get(dir)?.cgroup).to.include({ kind: "container", containerID: fresh, version: "v2" });
+    await writeFile(join(dir, "memory.events"), events(2));
+    for (let i = 0; i < 100 && !seen.length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(seen.map((k) => [k.containerID, k.kills, k.source])).to.deep.equal([
+      [fresh, 2, "memory.events notification"],
+    ]);
+    sampler.close();
   });
 });

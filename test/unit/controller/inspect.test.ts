@@ -146,7 +146,7 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     const first = killsInRecording(updates, "hog")[0]!.shownAt;
     const early = replay(hog.slice(0, first), "hog", { kernel }).status.findings![0]!;
     expect(early.message).to.match(
-      /was OOM-killed by the kernel once at its 64Mi memory limit \(last at .*, reported by the memlens agent on memlens-node-v2\); pod status does not show it yet/,
+      /was OOM-killed by the kernel once at its 64Mi memory limit \(last at .*, reported by the memlens agent on memlens-node-v2\); pod status does not show it as OOMKilled \(yet/,
     );
     expect(early.evidence.reportedBy).to.equal("memlens agent on memlens-node-v2");
     const caughtUp = replay(hog.slice(0, first + 1), "hog", { kernel }).status.findings![0]!;
