@@ -222,19 +222,20 @@ async function killsOn(node: Node): Promise<void> {
     const name = pod.metadata.name;
     await client.request("POST", `/api/v1/namespaces/${NS}/pods`, { body: pod });
     const until = Date.now() + 180_000;
-    while (!(statusAt.has(name) && eventAt.has(name))) {
+    while (!statusAt.has(name)) {
       if (Date.now() > until) {
         const status = await client.request<{ status?: unknown }>(
           "GET",
           `/api/v1/namespaces/${NS}/pods/${name}`,
         );
         throw new Error(
-          `pod ${name}: ${statusAt.has(name) ? "" : "no terminated status, "}${eventAt.has(name) ? "" : "no Event, "}` +
-            `within 180 s; its status: ${JSON.stringify(status.status)}`,
+          `pod ${name}: not terminated within 180 s; its status: ${JSON.stringify(status.status)}`,
         );
       }
       await sleep(50);
     }
+    // an Event missing 30 s after the kubelet's status is a kill memlens did not report
+    for (let t = 0; t < 600 && !eventAt.has(name); t++) await sleep(50);
     await sleep(500); // a quiet gap: one kill at a time
   }
 }
@@ -292,14 +293,18 @@ try {
       const agentAt = agent.get(id);
       // the agent's stamp is the node's clock, as the kernel's before the offset
       if (agentAt !== undefined) killToAgent.push(agentAt + (node.offset[0] + node.offset[1]) / 2 - mid);
-      killToEvent.push(eventAt.get(name)! - mid);
+      if (eventAt.has(name)) killToEvent.push(eventAt.get(name)! - mid);
       killToStatus.push(statusAt.get(name)! - mid);
       if (reasons.get(name) === "OOMKilled") oomKilled++;
-      eventMinusStatus.push(eventAt.get(name)! - statusAt.get(name)!);
+      if (eventAt.has(name)) eventMinusStatus.push(eventAt.get(name)! - statusAt.get(name)!);
     }
     const uncertainty = (node.offset[1] - node.offset[0]) / 2;
     const pm = uncertainty > 0 ? ` ±${uncertainty.toFixed(3)}` : "";
-    const p50Event = quantile(killToEvent, 0.5);
+    // a kill without an Event counts as never reported
+    const p50Event = quantile(
+      [...killToEvent, ...Array<number>(KILLS - killToEvent.length).fill(Infinity)],
+      0.5,
+    );
     const first = eventMinusStatus.filter((d) => d < 0).length;
     const ok =
       node.short !== "v2" ||
@@ -309,7 +314,7 @@ try {
       node.name,
       String(KILLS),
       `${fmt(quantile(killToAgent, 0.5))} / ${fmt(Math.max(...killToAgent))} (${killToAgent.length})`,
-      `${fmt(p50Event)} / ${fmt(Math.max(...killToEvent))}${pm}`,
+      `${fmt(p50Event)} / ${fmt(Math.max(...killToEvent))}${pm} (${killToEvent.length} Events)`,
       `${fmt(quantile(killToStatus, 0.5))} / ${fmt(Math.max(...killToStatus))}${pm} (${oomKilled} OOMKilled)`,
       `${fmt(quantile(eventMinusStatus, 0.5))} (${first}/${KILLS} first)`,
       node.short === "v2" ? `p50 ≤ ${TARGET.v2EventP50S} s, before status: ${ok ? "met" : "MISSED"}` : "-",

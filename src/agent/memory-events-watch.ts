@@ -24,9 +24,10 @@ export class MemoryEventsWatch {
     return this.watchers.size;
   }
 
+  /** Container cgroups, and pod cgroups, whose counters count their containers' kills too. */
   add(entry: TrackedCgroup): void {
-    const { path, version, kind } = entry.cgroup;
-    if (version !== "v2" || kind !== "container" || this.watchers.has(path)) return;
+    const { path, version } = entry.cgroup;
+    if (version !== "v2" || this.watchers.has(path)) return;
     const file = join(path, "memory.events");
     try {
       const watcher = watch(file, { persistent: false }, () => this.read(entry, file));
@@ -51,6 +52,11 @@ export class MemoryEventsWatch {
 
   close(): void {
     for (const path of [...this.watchers.keys()]) this.remove(path);
+  }
+
+  /** Reads a watched cgroup's counter now, as if notified. */
+  poll(entry: TrackedCgroup): void {
+    if (this.watchers.has(entry.cgroup.path)) this.read(entry, join(entry.cgroup.path, "memory.events"));
   }
 
   private read(entry: TrackedCgroup, file: string): void {

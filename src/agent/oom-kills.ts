@@ -7,9 +7,13 @@ export interface KernelOomKill {
   /** epoch seconds the agent learnt of it */
   at: number;
   podUID: string;
-  /** without the "<runtime>://" prefix */
+  /**
+   * without the "<runtime>://" prefix; "" for kills the pod's counter showed (v2) that no
+   * container cgroup did: a container gone before the agent read its counter
+   */
   containerID: string;
-  /** the cgroup's oom_kill counter after it: kills of this container instance so far */
+  /** the cgroup's oom_kill counter after it: kills of this container instance so far (for "":
+   * the pod's kills no container accounted for, so far) */
   kills: number;
   /** how the agent learnt of it */
   source: "memory.events notification" | "sampling";
@@ -31,6 +35,8 @@ export interface OomKillsHello {
 
 /** Kills kept for a client that reconnects: far more than a node produces between two reconnects. */
 const KEPT = 1024;
+/** how long a pod's kill waits for its container's counter to account for it (oomVictim's second, and more) */
+const POD_GRACE_MS = 1500;
 
 /**
  * The OOM kills the agent has seen in container cgroups, in order, for the controller's stream.
@@ -46,6 +52,8 @@ export class OomKillFeed {
   private readonly highest = new Map<string, number>();
   private readonly listeners = new Set<(kill: KernelOomKill) => void>();
   private seq = 0;
+  /** per pod UID: kills its containers' counters rose by, its own counter rose by, and "" kills told */
+  private readonly pods = new Map<string, { inContainers: number; inPod: number; told: number }>();
 
   constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
@@ -71,17 +79,52 @@ export class OomKillFeed {
     if (before !== undefined && kills <= before) return;
     this.highest.set(path, kills);
     if (before === undefined) return;
-    void this.victim(path).then((process) => {
-      const kill: KernelOomKill = { seq: ++this.seq, at: now, podUID, containerID, kills, source, process };
-      this.recent.push(kill);
-      if (this.recent.length > KEPT) this.recent.shift();
-      for (const listener of this.listeners) listener(kill);
-    });
+    this.podCounts(podUID).inContainers += kills - before;
+    void this.victim(path).then((process) =>
+      this.announce({ at: now, podUID, containerID, kills, source, process }),
+    );
+  }
+
+  /**
+   * The pod's own counter rose (v2, notified): a second later, the kills none of its containers'
+   * counters showed are announced for the pod, containerID "": the cgroup of a container killed
+   * in its first instants can be gone before the agent reads it, but the pod's outlives it.
+   */
+  podRose(pod: TrackedCgroup, rise: number, now = Date.now() / 1000): void {
+    const counts = this.podCounts(pod.cgroup.podUID);
+    counts.inPod += rise;
+    setTimeout(() => {
+      const unexplained = counts.inPod - counts.inContainers;
+      if (unexplained <= counts.told) return;
+      counts.told = unexplained;
+      this.announce({
+        at: now,
+        podUID: pod.cgroup.podUID,
+        containerID: "",
+        kills: unexplained,
+        source: "memory.events notification",
+        process: "main",
+      });
+    }, POD_GRACE_MS).unref();
+  }
+
+  private podCounts(podUID: string) {
+    let counts = this.pods.get(podUID);
+    if (!counts) this.pods.set(podUID, (counts = { inContainers: 0, inPod: 0, told: 0 }));
+    return counts;
+  }
+
+  private announce(k: Omit<KernelOomKill, "seq">): void {
+    const kill: KernelOomKill = { seq: ++this.seq, ...k };
+    this.recent.push(kill);
+    if (this.recent.length > KEPT) this.recent.shift();
+    for (const listener of this.listeners) listener(kill);
   }
 
   /** The cgroup's history was dropped: its counter is not compared with again. */
-  forget(path: string): void {
-    this.highest.delete(path);
+  forget(entry: TrackedCgroup): void {
+    this.highest.delete(entry.cgroup.path);
+    if (entry.cgroup.kind === "pod") this.pods.delete(entry.cgroup.podUID);
   }
 
   /** Kills after `seq` still kept. */

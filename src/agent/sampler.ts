@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, posix, relative, sep } from "node:path";
+import { existsSync, readdirSync, type Dirent } from "node:fs";
+import { dirname, join, posix, relative, sep } from "node:path";
 import type { Logger } from "pino";
 import { identifyCgroup } from "../cgroup/discovery.js";
 import type { CgroupVersion } from "../cgroup/files.js";
@@ -70,13 +70,19 @@ export class Sampler {
   lastStats: TickStats | undefined;
   private readonly memoryEvents: MemoryEventsWatch | undefined;
   private readonly births: CgroupBirthWatch | undefined;
+  private readonly podParents = new Set<string>();
+  /** the oom_kill counter of each watched pod cgroup (v2: its containers' kills included) */
+  private readonly podKills = new Map<string, number>();
   private memoryRoot: string | undefined;
 
   constructor(private readonly opts: SamplerOptions) {
     const feed = opts.oomKills;
     if (feed) {
       this.memoryEvents = new MemoryEventsWatch(
-        (entry, kills) => feed.observe(entry, kills, "memory.events notification"),
+        (entry, kills) =>
+          entry.cgroup.kind === "pod"
+            ? this.killedInPod(entry, kills)
+            : feed.observe(entry, kills, "memory.events notification"),
         opts.log,
       );
       this.births = new CgroupBirthWatch((dir) => this.born(dir), opts.log);
@@ -118,7 +124,7 @@ export class Sampler {
     }
     for (const dropped of this.opts.store.prune(now)) {
       this.opts.metrics?.forget(dropped);
-      this.opts.oomKills?.forget(dropped.cgroup.path);
+      this.opts.oomKills?.forget(dropped);
       this.dropReader(dropped.cgroup.path);
     }
 
@@ -167,15 +173,40 @@ export class Sampler {
     for (const entry of this.opts.store.all()) {
       if (entry.goneAt === undefined && !seen.has(entry.cgroup.path)) this.vanished(entry, now);
     }
-    // where new pods and containers appear: each pod cgroup, its QoS class's and kubepods
-    this.births?.sync(
-      new Set(
-        found
-          .filter((c) => c.kind === "pod")
-          .flatMap((c) => [c.path, dirname(c.path), dirname(dirname(c.path))]),
-      ),
-    );
+    // where new pods and containers appear: each pod cgroup, and the QoS class's and kubepods
+    // directories above any pod seen so far, kept while they exist (even with no pod in them)
+    const pods = found.filter((c) => c.kind === "pod").map((c) => c.path);
+    for (const pod of pods) this.podParents.add(dirname(pod)).add(dirname(dirname(pod)));
+    for (const dir of this.podParents) if (!existsSync(dir)) this.podParents.delete(dir);
+    this.births?.sync(new Set([...pods, ...this.podParents]));
     this.ready = true;
+  }
+
+  /**
+   * A kill in a pod (v2 counts its containers' in the pod's memory.events): a container that
+   * died in its first instants may not be watched yet, but its cgroup outlives the kill by a
+   * few ms; tracked now, its counter is read and the kill announced as its own. Watched ones
+   * are read now too (the feed announces a kill once, whichever read sees it first).
+   */
+  private killedInPod(pod: TrackedCgroup, kills: number): void {
+    const before = this.podKills.get(pod.cgroup.path) ?? (pod.createdSinceStart ? 0 : undefined);
+    this.podKills.set(pod.cgroup.path, kills);
+    if (before === undefined || kills <= before) return;
+    this.opts.oomKills?.podRose(pod, kills - before);
+    let children: Dirent[];
+    try {
+      children = readdirSync(pod.cgroup.path, { withFileTypes: true });
+    } catch {
+      return; // the pod's cgroup is gone too
+    }
+    for (const child of children) {
+      if (!child.isDirectory()) continue;
+      const dir = join(pod.cgroup.path, child.name);
+      const known = this.opts.store.get(dir);
+      // a watched container's own notification may come after its cgroup is gone: read it now
+      if (known && known.goneAt === undefined) this.memoryEvents?.poll(known);
+      else this.born(dir);
+    }
   }
 
   /** A directory appeared where pod and container cgroups are made: track it before any pass. */
@@ -193,7 +224,7 @@ export class Sampler {
       "tracking new cgroup",
     );
     if (identity.kind === "pod") this.births?.add(dir);
-    else this.readerFor(entry); // its files open, and on v2 its memory.events watched
+    this.readerFor(entry); // its files open, and on v2 its memory.events watched
   }
 
   private readerFor(entry: TrackedCgroup): CgroupReader {
@@ -211,6 +242,7 @@ export class Sampler {
     this.readers.get(path)?.close();
     this.readers.delete(path);
     this.memoryEvents?.remove(path);
+    this.podKills.delete(path);
   }
 
   /** Closes every held file (on shutdown). */

@@ -15,6 +15,11 @@ export interface ContainerFacts {
   limit?: string;
   request?: string;
   restartPolicy?: string;
+  /**
+   * the pod's only container, and status names no instance of it yet (no ID, no restart, no
+   * last state): a container the kernel killed before the kubelet reported it started
+   */
+  firstInstanceUnnamed: boolean;
 }
 
 /** What pod status says about a container's most recent OOM kill, as the kubelet reports it. */
@@ -54,6 +59,12 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
     limit: spec?.resources?.limits?.memory,
     request: spec?.resources?.requests?.memory,
     restartPolicy: pod.spec.restartPolicy,
+    firstInstanceUnnamed:
+      pod.spec.containers.length === 1 &&
+      !pod.spec.initContainers &&
+      !cs.containerID &&
+      cs.restartCount === 0 &&
+      !cs.lastState?.terminated,
   };
 }
 
@@ -103,6 +114,12 @@ export interface CountedKills {
 export const bareID = (id: string | undefined) => id?.replace(/^[a-z0-9.+-]+:\/\//, "");
 
 /**
+ * The ID of a kill the kernel counted in a pod but in none of its containers' cgroups (gone
+ * before the agent read them): the instance status names later, when it shows the kill.
+ */
+export const UNNAMED_INSTANCE = "unnamed-instance";
+
+/**
  * New kills of one container from both witnesses, each kill counted once whichever speaks
  * first. Both name the killed instance by its container ID, and an instance dies once. A
  * kernel report about the current instance that status does not show yet is a kill the kubelet
@@ -119,26 +136,35 @@ export function countKills(
     lastKillID: history.lastKillID,
     terminations: history.terminations,
   };
+  // the instance a kill was counted for before anything named it, named now by status
+  if (h?.lastKillID === UNNAMED_INSTANCE && status && status.terminations === h.terminations)
+    h = { lastKillID: status.killID, terminations: status.terminations };
   // a kill older than the one counted last (the kernel told of a newer one first): not news
   const behind =
     status && h && bareID(status.killID) !== bareID(h.lastKillID) && status.terminations <= h.terminations;
   if (status && !behind) {
-    const n = newOomKills(history, status);
+    const n = newOomKills(h && { count: 0, ...h }, status);
     fresh += n;
     h =
       n > 0 || !h
         ? { lastKillID: status.killID, terminations: status.terminations }
         : { ...h, terminations: status.terminations };
   }
+  const lastID = bareID(h?.lastKillID);
   const currentID = bareID(facts.containerID);
   const kernelFirst =
-    currentID !== undefined && currentID !== bareID(h?.lastKillID)
-      ? kernel.find((k) => k.containerID === currentID)
-      : undefined;
-  if (kernelFirst && facts.containerID) {
+    currentID !== undefined
+      ? currentID !== lastID
+        ? kernel.find((k) => k.containerID === currentID)
+        : undefined
+      : facts.firstInstanceUnnamed
+        ? // the earliest: a later one is a restart, which status will count as a termination
+          kernel.filter((k) => k.containerID !== lastID).sort((a, b) => a.at - b.at)[0]
+        : undefined;
+  if (kernelFirst) {
     fresh += 1;
     // the killed instance is the latest until the kubelet restarts it, as status will count it
-    h = { lastKillID: facts.containerID, terminations: facts.restartCount + 1 };
+    h = { lastKillID: kernelFirst.containerID, terminations: facts.restartCount + 1 };
   }
   return {
     fresh,

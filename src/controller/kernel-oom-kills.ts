@@ -2,7 +2,7 @@ import { request } from "node:https";
 import type { ClientRequest } from "node:http";
 import type { Logger } from "pino";
 import type { KernelOomKill, OomKillsHello } from "../agent/oom-kills.js";
-import type { KernelKill } from "../analysis/oom.js";
+import { UNNAMED_INSTANCE, type KernelKill } from "../analysis/oom.js";
 import { errMessage } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
 import { agentRequest } from "./agents.js";
@@ -67,7 +67,9 @@ export class KernelOomKills {
   /** The pod's container instances whose main process the kernel killed, as the agents said. */
   forPod(podUID: string): KernelKill[] {
     const reported = [...(this.byPod.get(podUID)?.values() ?? [])];
-    return reported.filter((k) => k.main).map(({ containerID, at, node }) => ({ containerID, at, node }));
+    return reported
+      .filter((k) => k.main)
+      .map(({ containerID, at, node }) => ({ containerID: containerID || UNNAMED_INSTANCE, at, node }));
   }
 
   stop(): void {

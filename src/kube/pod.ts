@@ -46,6 +46,8 @@ export interface Pod extends KubeObject {
     nodeName?: string;
     restartPolicy?: string;
     containers: ContainerSpec[];
+    /** how many init containers (sidecars among them) the pod has, when it has any */
+    initContainers?: number;
     volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } }[];
   };
   status: {
@@ -116,6 +118,7 @@ export function slimPod(raw: Raw): Pod {
   const m = (raw.metadata ?? {}) as Pod["metadata"];
   const spec = (raw.spec ?? {}) as Pod["spec"];
   const status = (raw.status ?? {}) as Pod["status"];
+  const inits = (raw.spec as { initContainers?: unknown[] } | undefined)?.initContainers;
   return {
     metadata: {
       name: m.name,
@@ -139,6 +142,7 @@ export function slimPod(raw: Raw): Pod {
         const ports = (c as { ports?: { containerPort: number }[] }).ports?.map((p) => p.containerPort);
         return { name: c.name, ...(ports?.length ? { ports } : {}), resources: c.resources };
       }),
+      ...(inits?.length ? { initContainers: inits.length } : {}),
       volumes: spec.volumes
         ?.filter((v) => v.emptyDir)
         .map((v) => ({ name: v.name, emptyDir: pick(v.emptyDir, ["medium", "sizeLimit"]) })),

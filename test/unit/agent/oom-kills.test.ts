@@ -46,10 +46,36 @@ describe("OomKillFeed: each kill announced once, whoever reads the counter first
     const feed = new OomKillFeed(() => Promise.resolve("main"));
     const c = tracked("/b/c", "container");
     feed.observe(c, 1, "sampling");
-    feed.forget("/b/c");
+    feed.forget(c);
     feed.observe(c, 1, "sampling");
     await new Promise((resolve) => setImmediate(resolve));
     expect(feed.lastSeq).to.equal(0);
+  });
+});
+
+describe("OomKillFeed: a pod's kills that none of its containers' counters showed", () => {
+  it('are announced for the pod (containerID "") after a grace, once; those a container showed are not', async () => {
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const seen: KernelOomKill[] = [];
+    feed.subscribe((k) => seen.push(k));
+    const pod = store.track({
+      path: "/p",
+      relPath: "p",
+      version: "v2",
+      kind: "pod",
+      podUID: UID,
+      qos: "burstable",
+    });
+    const c = tracked("/p/c", "container");
+    c.createdSinceStart = true;
+    feed.observe(c, 2, "memory.events notification"); // the container's own counter: explained
+    feed.podRose(pod, 2);
+    feed.podRose(pod, 2); // a container gone before it was read
+    await new Promise((r) => setTimeout(r, 1700));
+    expect(seen.map((k) => [k.containerID, k.kills])).to.deep.equal([
+      [c.cgroup.containerID, 2],
+      ["", 2],
+    ]);
   });
 });
 

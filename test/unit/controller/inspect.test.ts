@@ -6,7 +6,7 @@ import type { HeapProfileReport } from "../../../src/controller/profiles.js";
 import type { ResolvedTarget } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { recordedPodWatch } from "./pod-fixtures.js";
-import type { KernelKill } from "../../../src/analysis/oom.js";
+import { UNNAMED_INSTANCE, type KernelKill } from "../../../src/analysis/oom.js";
 
 const spec = effectiveSpec({ targetRef: { kind: "Deployment", name: "hog" } });
 const workload = { kind: "Deployment", name: "hog", namespace: "rec" };
@@ -153,6 +153,41 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     expect(caughtUp.count).to.equal(1);
     expect(caughtUp.message).to.match(/once at its 64Mi memory limit \(last at .*, exit code 137\)/);
     expect(caughtUp.evidence.reportedBy).to.equal(undefined);
+  });
+
+  it("counts a kill the agent reports before status named the instance (the pod's only container) once: 4 kills, the first Event at once", () => {
+    const hog = updates.filter((p) => p.metadata.name.startsWith("hog"));
+    const [first] = killsInRecording(updates, "hog");
+    // the kubelet has posted the container as waiting (ContainerCreating), with no ID yet
+    const unnamed = hog.findIndex((p) => {
+      const cs = p.status.containerStatuses?.[0];
+      return cs !== undefined && !cs.containerID;
+    });
+    expect(unnamed).to.be.within(0, first!.shownAt - 2);
+    const firstID = first!.id.replace("containerd://", "");
+    const later = kernelReports(updates, "hog", 1);
+    const kernel = (i: number): KernelKill[] => [
+      ...(i >= unnamed
+        ? [{ containerID: firstID, at: (T0 + unnamed * 1000) / 1000, node: "memlens-node-v2" }]
+        : []),
+      ...later(i).filter((k) => k.containerID !== firstID),
+    ];
+    const { status, warnings, firstWarningAt } = replay(updates, "hog", { kernel });
+    expect(status.oomKills).to.equal(4);
+    expect(warnings).to.equal(4);
+    expect(firstWarningAt).to.equal(unnamed);
+    expect(replay(updates, "hog", { kernel, restartAt: unnamed + 1 }).status.oomKills).to.equal(4);
+    // the same when only the pod's counter told (the container's cgroup gone before the agent read it)
+    const podOnly = (i: number) =>
+      kernel(i).map((k) => (k.containerID === firstID ? { ...k, containerID: UNNAMED_INSTANCE } : k));
+    const fromPod = replay(updates, "hog", { kernel: podOnly });
+    expect([fromPod.status.oomKills, fromPod.warnings, fromPod.firstWarningAt]).to.deep.equal([
+      4,
+      4,
+      unnamed,
+    ]);
+    const named = fromPod.status.findings!.find((f) => f.rule === "OOMKilled")!;
+    expect(named.evidence.lastKillID).to.not.equal(UNNAMED_INSTANCE);
   });
 
   it("counts the same kills when the agent reports them after pod status (v1: the sampler's period)", () => {
