@@ -313,7 +313,9 @@ try {
     rows.push([
       node.name,
       String(KILLS),
-      `${fmt(quantile(killToAgent, 0.5))} / ${fmt(Math.max(...killToAgent))} (${killToAgent.length})`,
+      killToAgent.length
+        ? `${fmt(quantile(killToAgent, 0.5))} / ${fmt(Math.max(...killToAgent))} (${killToAgent.length})`
+        : "- (0)",
       `${fmt(p50Event)} / ${fmt(Math.max(...killToEvent))}${pm} (${killToEvent.length} Events)`,
       `${fmt(quantile(killToStatus, 0.5))} / ${fmt(Math.max(...killToStatus))}${pm} (${oomKilled} OOMKilled)`,
       `${fmt(quantile(eventMinusStatus, 0.5))} (${first}/${KILLS} first)`,

@@ -35,8 +35,11 @@ export interface OomKillsHello {
 
 /** Kills kept for a client that reconnects: far more than a node produces between two reconnects. */
 const KEPT = 1024;
-/** how long a pod's kill waits for its container's counter to account for it (oomVictim's second, and more) */
-const POD_GRACE_MS = 1500;
+/**
+ * How long a pod's kill waits for a container's counter to account for it: the pod's
+ * notification already re-read the pod's containers; this covers their own notifications only.
+ */
+const POD_GRACE_MS = 200;
 
 /**
  * The OOM kills the agent has seen in container cgroups, in order, for the controller's stream.

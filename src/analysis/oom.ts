@@ -16,10 +16,11 @@ export interface ContainerFacts {
   request?: string;
   restartPolicy?: string;
   /**
-   * the pod's only container, and status names no instance of it yet (no ID, no restart, no
-   * last state): a container the kernel killed before the kubelet reported it started
+   * the pod's only container, in its first instance (no restart, no last state): a kill the
+   * kernel reports in the pod before status names the instance, or without a container ID (its
+   * cgroup gone before the agent read it), is this instance's
    */
-  firstInstanceUnnamed: boolean;
+  firstInstance: boolean;
 }
 
 /** What pod status says about a container's most recent OOM kill, as the kubelet reports it. */
@@ -59,10 +60,9 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
     limit: spec?.resources?.limits?.memory,
     request: spec?.resources?.requests?.memory,
     restartPolicy: pod.spec.restartPolicy,
-    firstInstanceUnnamed:
+    firstInstance:
       pod.spec.containers.length === 1 &&
       !pod.spec.initContainers &&
-      !cs.containerID &&
       cs.restartCount === 0 &&
       !cs.lastState?.terminated,
   };
@@ -152,19 +152,22 @@ export function countKills(
   }
   const lastID = bareID(h?.lastKillID);
   const currentID = bareID(facts.containerID);
-  const kernelFirst =
-    currentID !== undefined
-      ? currentID !== lastID
-        ? kernel.find((k) => k.containerID === currentID)
-        : undefined
-      : facts.firstInstanceUnnamed
-        ? // the earliest: a later one is a restart, which status will count as a termination
-          kernel.filter((k) => k.containerID !== lastID).sort((a, b) => a.at - b.at)[0]
-        : undefined;
+  const ofCurrent =
+    currentID !== undefined && currentID !== lastID
+      ? kernel.find((k) => k.containerID === currentID)
+      : undefined;
+  // nothing counted yet of a first instance: a kill in the pod that names no other instance is its
+  const ofFirst =
+    !ofCurrent && facts.firstInstance && lastID === undefined
+      ? kernel
+          .filter((k) => currentID === undefined || k.containerID === UNNAMED_INSTANCE)
+          .sort((a, b) => a.at - b.at)[0] // the earliest: a later one is a restart status will count
+      : undefined;
+  const kernelFirst = ofCurrent ?? ofFirst;
   if (kernelFirst) {
     fresh += 1;
     // the killed instance is the latest until the kubelet restarts it, as status will count it
-    h = { lastKillID: kernelFirst.containerID, terminations: facts.restartCount + 1 };
+    h = { lastKillID: facts.containerID ?? kernelFirst.containerID, terminations: facts.restartCount + 1 };
   }
   return {
     fresh,

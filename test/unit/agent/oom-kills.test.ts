@@ -71,7 +71,7 @@ describe("OomKillFeed: a pod's kills that none of its containers' counters showe
     feed.observe(c, 2, "memory.events notification"); // the container's own counter: explained
     feed.podRose(pod, 2);
     feed.podRose(pod, 2); // a container gone before it was read
-    await new Promise((r) => setTimeout(r, 1700));
+    await new Promise((r) => setTimeout(r, 400));
     expect(seen.map((k) => [k.containerID, k.kills])).to.deep.equal([
       [c.cgroup.containerID, 2],
       ["", 2],

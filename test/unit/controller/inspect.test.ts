@@ -202,6 +202,26 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     expect(status.findings?.[0]?.message).to.contain("restartPolicy Never");
   });
 
+  it("counts a kill the runtime reported as Error (exit code 137) from the pod's counter alone, once", () => {
+    // containerd sometimes misses the OOM event of a container that dies at once: the same updates, as the kubelet then says it
+    const asError = updates.map((p) =>
+      p.metadata.name !== "once"
+        ? p
+        : (JSON.parse(JSON.stringify(p).replaceAll('"reason":"OOMKilled"', '"reason":"Error"')) as Pod),
+    );
+    const once = asError.filter((p) => p.metadata.name === "once");
+    const ended = once.findIndex((p) => p.status.containerStatuses?.[0]?.state?.terminated);
+    expect(once[ended]!.status.containerStatuses![0]!.state!.terminated!.reason).to.equal("Error");
+    expect(replay(asError, "once").status.oomKills ?? 0, "pod status alone").to.equal(0);
+    const kernel = (i: number): KernelKill[] =>
+      i >= ended
+        ? [{ containerID: UNNAMED_INSTANCE, at: (T0 + ended * 1000) / 1000, node: "memlens-node-v2" }]
+        : [];
+    const { status, warnings } = replay(asError, "once", { kernel, repeatEach: 2 });
+    expect([status.oomKills, warnings]).to.deep.equal([1, 1]);
+    expect(status.findings?.[0]?.message).to.contain("reported by the memlens agent on memlens-node-v2");
+  });
+
   it("recommends RaiseMemoryLimit with the VPA bump and a patch for the Deployment", () => {
     const rec = replay(updates, "hog").status.recommendations?.[0];
     expect(rec?.type).to.equal("RaiseMemoryLimit");
