@@ -770,9 +770,9 @@ async function main(): Promise<void> {
     `${reconciles} / ${errors} / ${agentCalls}`,
   );
   row(
-    "controller V8 heap used / total at the end",
+    "controller V8 heap used / total, external (Buffers, ArrayBuffers) at the end",
     "",
-    `${mib(metricSum(m, "memlens_controller_nodejs_heap_size_used_bytes")).toFixed(0)} / ${mib(metricSum(m, "memlens_controller_nodejs_heap_size_total_bytes")).toFixed(0)} MiB`,
+    `${mib(metricSum(m, "memlens_controller_nodejs_heap_size_used_bytes")).toFixed(0)} / ${mib(metricSum(m, "memlens_controller_nodejs_heap_size_total_bytes")).toFixed(0)} MiB, ${mib(metricSum(m, "memlens_controller_nodejs_external_memory_bytes")).toFixed(0)} MiB`,
   );
   writeFileSync(
     join(logDir, "controller-rss.csv"),
