@@ -1,8 +1,9 @@
-import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { parseFlatKeyed } from "../cgroup/flat-keyed.js";
 import type { TrackedCgroup } from "./store.js";
+import { Watches } from "./watches.js";
 
 /**
  * The kernel's own word on OOM kills, without waiting for the next sample: on cgroup v2 every
@@ -13,7 +14,7 @@ import type { TrackedCgroup } from "./store.js";
  * source.
  */
 export class MemoryEventsWatch {
-  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly watches = new Watches();
 
   constructor(
     private readonly onOomKillCount: (entry: TrackedCgroup, kills: number) => void,
@@ -21,19 +22,17 @@ export class MemoryEventsWatch {
   ) {}
 
   get size(): number {
-    return this.watchers.size;
+    return this.watches.size;
   }
 
   /** Container cgroups, and pod cgroups, whose counters count their containers' kills too. */
   add(entry: TrackedCgroup): void {
     const { path, version } = entry.cgroup;
-    if (version !== "v2" || this.watchers.has(path)) return;
+    if (version !== "v2" || this.watches.has(path)) return;
     const file = join(path, "memory.events");
     try {
-      const watcher = watch(file, { persistent: false }, () => this.read(entry, file));
-      // the cgroup went away under the watch: the sampler notices and removes it too
-      watcher.on("error", () => this.remove(path));
-      this.watchers.set(path, watcher);
+      // a watch whose cgroup goes away ends with it; the sampler notices and removes it too
+      this.watches.add(path, file, () => this.read(entry, file));
       // a kill between the cgroup's birth and this watch raised no event that reached it
       this.read(entry, file);
     } catch (err) {
@@ -46,17 +45,16 @@ export class MemoryEventsWatch {
   }
 
   remove(path: string): void {
-    this.watchers.get(path)?.close();
-    this.watchers.delete(path);
+    this.watches.remove(path);
   }
 
   close(): void {
-    for (const path of [...this.watchers.keys()]) this.remove(path);
+    this.watches.close();
   }
 
   /** Reads a watched cgroup's counter now, as if notified. */
   poll(entry: TrackedCgroup): void {
-    if (this.watchers.has(entry.cgroup.path)) this.read(entry, join(entry.cgroup.path, "memory.events"));
+    if (this.watches.has(entry.cgroup.path)) this.read(entry, join(entry.cgroup.path, "memory.events"));
   }
 
   private read(entry: TrackedCgroup, file: string): void {
