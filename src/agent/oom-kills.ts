@@ -77,23 +77,23 @@ export class OomKillFeed {
     const { path, kind, podUID, containerID } = entry.cgroup;
     // a pod cgroup's counter is hierarchical (v2): its containers' kills are announced by them
     if (kind !== "container" || !containerID) return;
-    // a cgroup made since the agent started counted from 0 while watched: all of it is news
-    const before = this.highest.get(path) ?? (entry.createdSinceStart ? 0 : undefined);
-    if (before !== undefined && kills <= before) return;
-    this.highest.set(path, kills);
-    if (before === undefined) return;
-    this.podCounts(podUID).inContainers += kills - before;
+    const rise = this.rise(entry, kills);
+    if (rise === undefined) return;
+    this.podCounts(podUID).inContainers += rise;
     void this.victim(path).then((process) =>
       this.announce({ at: now, podUID, containerID, kills, source, process }),
     );
   }
 
   /**
-   * The pod's own counter rose (v2, notified): a second later, the kills none of its containers'
-   * counters showed are announced for the pod, containerID "": the cgroup of a container killed
-   * in its first instants can be gone before the agent reads it, but the pod's outlives it.
+   * The pod's own counter as notified (v2); true when it rose, for its containers to be read
+   * again. A grace later, the kills none of its containers' counters showed are announced for
+   * the pod, containerID "": the cgroup of a container killed in its first instants can be gone
+   * before the agent reads it, but the pod's outlives it.
    */
-  podRose(pod: TrackedCgroup, rise: number, now = Date.now() / 1000): void {
+  observePod(pod: TrackedCgroup, kills: number, now = Date.now() / 1000): boolean {
+    const rise = this.rise(pod, kills);
+    if (rise === undefined) return false;
     const counts = this.podCounts(pod.cgroup.podUID);
     counts.inPod += rise;
     setTimeout(() => {
@@ -109,6 +109,20 @@ export class OomKillFeed {
         process: "main",
       });
     }, POD_GRACE_MS).unref();
+    return true;
+  }
+
+  /**
+   * How far a cgroup's counter rose past the highest value seen; undefined when it did not, or
+   * when this is the first value of a cgroup older than the agent (it only sets the start).
+   */
+  private rise(entry: TrackedCgroup, kills: number): number | undefined {
+    const { path } = entry.cgroup;
+    // a cgroup made since the agent started counted from 0 while watched: all of it is news
+    const before = this.highest.get(path) ?? (entry.createdSinceStart ? 0 : undefined);
+    if (before !== undefined && kills <= before) return undefined;
+    this.highest.set(path, kills);
+    return before === undefined ? undefined : kills - before;
   }
 
   private podCounts(podUID: string) {

@@ -71,8 +71,6 @@ export class Sampler {
   private readonly memoryEvents: MemoryEventsWatch | undefined;
   private readonly births: CgroupBirthWatch | undefined;
   private readonly podParents = new Set<string>();
-  /** the oom_kill counter of each watched pod cgroup (v2: its containers' kills included) */
-  private readonly podKills = new Map<string, number>();
   private memoryRoot: string | undefined;
 
   constructor(private readonly opts: SamplerOptions) {
@@ -189,10 +187,7 @@ export class Sampler {
    * are read now too (the feed announces a kill once, whichever read sees it first).
    */
   private killedInPod(pod: TrackedCgroup, kills: number): void {
-    const before = this.podKills.get(pod.cgroup.path) ?? (pod.createdSinceStart ? 0 : undefined);
-    this.podKills.set(pod.cgroup.path, kills);
-    if (before === undefined || kills <= before) return;
-    this.opts.oomKills?.podRose(pod, kills - before);
+    if (!this.opts.oomKills?.observePod(pod, kills)) return;
     let children: Dirent[];
     try {
       children = readdirSync(pod.cgroup.path, { withFileTypes: true });
@@ -242,7 +237,6 @@ export class Sampler {
     this.readers.get(path)?.close();
     this.readers.delete(path);
     this.memoryEvents?.remove(path);
-    this.podKills.delete(path);
   }
 
   /** Closes every held file (on shutdown). */

@@ -69,8 +69,9 @@ describe("OomKillFeed: a pod's kills that none of its containers' counters showe
     const c = tracked("/p/c", "container");
     c.createdSinceStart = true;
     feed.observe(c, 2, "memory.events notification"); // the container's own counter: explained
-    feed.podRose(pod, 2);
-    feed.podRose(pod, 2); // a container gone before it was read
+    pod.createdSinceStart = true;
+    feed.observePod(pod, 2);
+    feed.observePod(pod, 4); // a container gone before it was read
     await new Promise((r) => setTimeout(r, 400));
     expect(seen.map((k) => [k.containerID, k.kills])).to.deep.equal([
       [c.cgroup.containerID, 2],
