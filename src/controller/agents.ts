@@ -9,7 +9,17 @@ import { podsLabelled, type PodLookup } from "./targets.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 export const AGENT_PORT = 9137;
-export const AGENT_LABEL = "app.kubernetes.io/name=memlens-agent";
+const [AGENT_LABEL_KEY, AGENT_LABEL_VALUE] = ["app.kubernetes.io/name", "memlens-agent"];
+
+export const isAgentPod = (pod: Pod, namespace: string) =>
+  pod.metadata.namespace === namespace && pod.metadata.labels?.[AGENT_LABEL_KEY] === AGENT_LABEL_VALUE;
+
+/** The running memlens-agent pods, each on its node (from the pod cache's index: the agent pods only). */
+export function runningAgents(pods: PodLookup, namespace: string): Pod[] {
+  return pods
+    .indexed(podsLabelled(namespace, AGENT_LABEL_KEY, AGENT_LABEL_VALUE))
+    .filter((p) => p.spec.nodeName && p.status.phase === "Running" && !p.metadata.deletionTimestamp);
+}
 
 export interface AgentClientOptions {
   /** the ServiceAccount token the agents check (re-read: kubelet rotates it) */
@@ -64,15 +74,9 @@ export class AgentClient {
     return this.token.value;
   }
 
-  /** the running memlens-agent pod of each node (from the pod cache's index: the agent pods only) */
+  /** the running memlens-agent pod of each node */
   private agentsByNode(pods: PodLookup): Map<string, Pod> {
-    const out = new Map<string, Pod>();
-    for (const p of pods.indexed(
-      podsLabelled(this.opts.namespace, "app.kubernetes.io/name", "memlens-agent"),
-    ))
-      if (p.spec.nodeName && p.status.phase === "Running" && !p.metadata.deletionTimestamp)
-        out.set(p.spec.nodeName, p);
-    return out;
+    return new Map(runningAgents(pods, this.opts.namespace).map((p) => [p.spec.nodeName as string, p]));
   }
 
   /** `windowS`: how far back the asking inspection looks (its spec.window) */

@@ -41,13 +41,10 @@ export class KernelOomKills {
 
   constructor(private readonly opts: KernelOomKillsOptions) {}
 
-  /** Streams from exactly the running agents among `agentPods`. */
+  /** Streams from exactly these running agent pods (runningAgents), those with an IP. */
   sync(agentPods: Pod[]): void {
     const wanted = new Map<string, Pod>();
-    for (const p of agentPods) {
-      if (p.status.phase === "Running" && p.status.podIP && p.spec.nodeName && !p.metadata.deletionTimestamp)
-        wanted.set(`${p.metadata.uid}/${p.status.podIP}`, p);
-    }
+    for (const p of agentPods) if (p.status.podIP) wanted.set(`${p.metadata.uid}/${p.status.podIP}`, p);
     for (const [key, stream] of this.streams) {
       if (wanted.has(key)) continue;
       stream.stop();

@@ -10,7 +10,7 @@ import { WorkQueue } from "../kube/workqueue.js";
 import { controllerMetrics, type ControllerMetrics } from "./metrics.js";
 import { Reconciler, slimInspection } from "./reconciler.js";
 import { Schedules } from "./schedules.js";
-import { AGENT_LABEL, AgentClient } from "./agents.js";
+import { AgentClient, isAgentPod, runningAgents } from "./agents.js";
 import { KernelOomKills } from "./kernel-oom-kills.js";
 import { TargetIndex } from "./target-index.js";
 import { podIndexValues } from "./targets.js";
@@ -92,7 +92,8 @@ export class Manager {
     });
     this.pods.on((event, pod, old) => {
       for (const key of this.targets.inspectionsFor(pod, old)) this.enqueue(key, `pod ${event}`, this.synced);
-      if (this.leading && this.isAgent(pod)) this.syncKillStreams();
+      const agents = this.opts.agents?.namespace;
+      if (this.leading && agents !== undefined && isAgentPod(pod, agents)) this.syncKillStreams();
     });
   }
 
@@ -125,13 +126,8 @@ export class Manager {
     await Promise.all([this.inspections.stop(), this.pods.stop()]);
   }
 
-  private isAgent(pod: Pod): boolean {
-    const [k, v] = AGENT_LABEL.split("=") as [string, string];
-    return pod.metadata.namespace === this.opts.agents?.namespace && pod.metadata.labels?.[k] === v;
-  }
-
   private syncKillStreams(): void {
-    this.kernelKills?.sync(this.pods.list(this.opts.agents?.namespace).filter((p) => this.isAgent(p)));
+    if (this.opts.agents) this.kernelKills?.sync(runningAgents(this.pods, this.opts.agents.namespace));
   }
 
   /** The agent on a pod's node saw the kernel kill one of its containers: inspect it now. */

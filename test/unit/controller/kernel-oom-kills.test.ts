@@ -5,15 +5,26 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { startAgent, type RunningAgent } from "../../../src/agent/agent.js";
 import { PodIndex } from "../../../src/agent/pods.js";
+import { runningAgents } from "../../../src/controller/agents.js";
 import { KernelOomKills } from "../../../src/controller/kernel-oom-kills.js";
+import { podIndexValues } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { APP, buildTree, UID } from "../agent/cgroup-tree.js";
 
 const agentPod = (uid: string, phase = "Running"): Pod => ({
-  metadata: { name: `memlens-agent-${uid}`, namespace: "memlens-system", uid },
+  metadata: {
+    name: `memlens-agent-${uid}`,
+    namespace: "memlens-system",
+    uid,
+    labels: { "app.kubernetes.io/name": "memlens-agent" },
+  },
   spec: { nodeName: "node-1", containers: [] },
   status: { phase, podIP: "127.0.0.1" },
 });
+
+/** The agent pods the manager streams from, as its pod cache's index finds them. */
+const running = (...pods: Pod[]) =>
+  runningAgents({ indexed: (v) => pods.filter((p) => podIndexValues(p).includes(v)) }, "memlens-system");
 
 describe("KernelOomKills: the controller's end of the agents' kill streams (a real agent on loopback)", () => {
   let tmp: string;
@@ -51,7 +62,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
       onKill: (uid) => reported.push(uid),
       log,
     });
-    kills.sync([agentPod("a"), agentPod("b", "Pending")]);
+    kills.sync(running(agentPod("a"), agentPod("b", "Pending")));
     await new Promise((r) => setTimeout(r, 200));
     const app = join(tmp, `memory/kubepods/burstable/pod${UID}/${APP}`);
     const killed = async (count: number, procs: string, reports: number) => {
@@ -73,7 +84,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
       { containerID: APP, at: kills.forPod(UID)[0]!.at, node: "node-1" },
     ]);
     // the same agent under a second pod object: the records replayed, not news
-    kills.sync([agentPod("c")]);
+    kills.sync(running(agentPod("c")));
     await new Promise((r) => setTimeout(r, 200));
     expect(reported).to.have.length(2);
     kills.stop();
