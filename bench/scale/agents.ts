@@ -34,7 +34,9 @@ import {
   kubeTokenReview,
   TokenAuthorizer,
 } from "../../src/agent/auth.js";
-import { selfSignedCert } from "../../src/agent/cert.js";
+import { BACKDATE_MS, newKey, privateKeyPem, signServingCert } from "../../src/pki/certificate.js";
+import { agentCommonName } from "../../src/pki/agent-certificate.js";
+import { AgentCA } from "../../src/controller/agent-ca.js";
 import { AgentMetrics } from "../../src/agent/metrics.js";
 import { agentPod, PodIndex, type AgentPod } from "../../src/agent/pods.js";
 import { OomKillFeed } from "../../src/agent/oom-kills.js";
@@ -115,10 +117,21 @@ export type SimStats = typeof stats & { nodes: number; pods: number; cpuS: numbe
 const sockets = new Set<TLSSocket>();
 let closedBytes = 0;
 
-const tls = (() => {
-  const c = selfSignedCert({ commonName: "memlens-agent", dnsNames: ["localhost"], ips: ["127.0.0.1"] });
-  return { cert: c.certPem, key: c.keyPem };
-})();
+/**
+ * What the memlens signer would issue the node's agent, signed with the agent CA in the bench's
+ * memlens-system (made here if the controller has not yet): the CSR round trip is not simulated.
+ */
+const agentCA = new AgentCA(client, "memlens-system", log);
+async function servingCertFor(node: string, ip: string): Promise<{ cert: string; key: string }> {
+  const { publicKey, privateKey } = newKey();
+  const now = Date.now();
+  const cert = signServingCert(
+    await agentCA.get(),
+    { commonName: agentCommonName(node), publicKey, dnsNames: [], ips: [ip] },
+    { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + 86_400_000) },
+  );
+  return { cert, key: privateKeyPem(privateKey) };
+}
 const review = kubeTokenReview(client);
 
 interface SimNode {
@@ -178,7 +191,7 @@ async function startNode(node: string, ip: string): Promise<void> {
     return review(token);
   }, DEFAULT_ALLOWED_IDENTITY);
   const server = createAgentServer({
-    tls,
+    tls: await servingCertFor(node, ip),
     store,
     sampler: { ready: true, version },
     pods,

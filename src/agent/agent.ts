@@ -6,7 +6,8 @@ import type { Logger } from "pino";
 import type { KubeClient } from "../kube/client.js";
 import { Informer } from "../kube/informer.js";
 import { TokenAuthorizer, kubeTokenReview, type TokenReviewFn } from "./auth.js";
-import { selfSignedCert } from "./cert.js";
+import { selfSignedCert } from "../pki/certificate.js";
+import { ServingCertificate } from "./serving-certificate.js";
 import { AgentMetrics, type Labels } from "./metrics.js";
 import { agentPod, ownerOf, PodIndex, type AgentPod, type PodSource } from "./pods.js";
 import { Sampler, SamplerLoop } from "./sampler.js";
@@ -28,6 +29,11 @@ export interface AgentOptions {
   nodeName: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /**
+   * ask the memlens signer for the serving certificate (CertificateSigningRequest) for these
+   * addresses; until it is signed, and without this, a self-signed one serves
+   */
+  servingCertificate?: { ips: string[]; lifetimeS: number };
 }
 
 export interface AgentDeps {
@@ -113,6 +119,17 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
   }
 
   const tls = await servingCert(opts);
+  let certificate: ServingCertificate | undefined;
+  if (opts.servingCertificate && !opts.tlsCertFile) {
+    if (!deps.kube) throw new Error("asking for a serving certificate needs access to the API server");
+    certificate = new ServingCertificate({
+      ...opts.servingCertificate,
+      kube: deps.kube,
+      node: opts.nodeName,
+      install: (pair) => server.setSecureContext({ cert: pair.certPem, key: pair.keyPem }),
+      log,
+    });
+  }
   const server: Server = createAgentServer({
     tls,
     store,
@@ -124,6 +141,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
     metrics,
     oomKills,
     log,
+    ...(certificate ? { certificate } : {}),
   });
   loop.start();
   let address: AddressInfo;
@@ -134,6 +152,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
     await informer?.stop();
     throw err;
   }
+  certificate?.start();
   log.info(
     {
       listen: `${address.address}:${address.port}`,
@@ -153,6 +172,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      certificate?.stop();
       await loop.stop();
       sampler.close();
       await informer?.stop();

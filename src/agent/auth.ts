@@ -90,27 +90,27 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export const AGENT_TOKEN_AUDIENCE = "memlens-agent";
 
 /**
- * TokenReview through the apiserver (needs RBAC: create tokenreviews): first for the agent
- * audience, then for the apiserver's own (a token from `kubectl create token`, or a controller
- * run outside the cluster).
+ * TokenReview through the apiserver (needs RBAC: create tokenreviews), for the agent audience
+ * only: a token the apiserver accepts (the controller's own pod token, or one from `kubectl
+ * create token` without `--audience memlens-agent`) is refused here, so a token stolen from
+ * anything that talks to the apiserver opens no agent.
  */
 export function kubeTokenReview(client: KubeClient): TokenReviewFn {
-  const review = async (token: string, audiences?: string[]): Promise<TokenReviewResult> => {
+  return async (token) => {
     const r = await client.request<{
-      status?: { authenticated?: boolean; user?: { username?: string } };
+      status?: { authenticated?: boolean; user?: { username?: string }; audiences?: string[] };
     }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
       body: {
         apiVersion: "authentication.k8s.io/v1",
         kind: "TokenReview",
-        spec: { token, ...(audiences ? { audiences } : {}) },
+        spec: { token, audiences: [AGENT_TOKEN_AUDIENCE] },
       },
       timeoutMs: 10_000,
     });
-    return { authenticated: r.status?.authenticated === true, username: r.status?.user?.username };
-  };
-  return async (token) => {
-    const scoped = await review(token, [AGENT_TOKEN_AUDIENCE]);
-    return scoped.authenticated ? scoped : review(token);
+    const authenticated =
+      r.status?.authenticated === true &&
+      (r.status.audiences ?? [AGENT_TOKEN_AUDIENCE]).includes(AGENT_TOKEN_AUDIENCE);
+    return { authenticated, username: r.status?.user?.username };
   };
 }
 

@@ -25,6 +25,8 @@ export interface AgentServerOptions {
   metrics: AgentMetrics;
   oomKills: OomKillFeed;
   log: Logger;
+  /** the certificate the controller trusts (ServingCertificate): not ready until it is signed */
+  certificate?: { readonly ready: boolean; readonly pending: string };
 }
 
 /**
@@ -51,7 +53,10 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
     case "/healthz":
       return sendText(res, 200, "ok\n");
     case "/readyz":
-      return opts.sampler.ready ? sendText(res, 200, "ok\n") : sendText(res, 503, "no cgroup scan yet\n");
+      if (!opts.sampler.ready) return sendText(res, 503, "no cgroup scan yet\n");
+      if (opts.certificate && !opts.certificate.ready)
+        return sendText(res, 503, `no signed serving certificate: ${opts.certificate.pending}\n`);
+      return sendText(res, 200, "ok\n");
     case "/metrics": {
       const body = await opts.metrics.registry.metrics();
       res.writeHead(200, { "Content-Type": opts.metrics.registry.contentType });

@@ -1,11 +1,11 @@
-import { readFile } from "node:fs/promises";
-import { request, type RequestOptions } from "node:https";
+import { request } from "node:https";
 import type { Logger } from "pino";
 import type { ContainersResponse } from "../agent/api.js";
 import type { Pod } from "../kube/pod.js";
 import { errMessage } from "../kube/informer.js";
 import { HistoryCache, type CgroupEntry } from "./history-cache.js";
 import { podsLabelled, type PodLookup } from "./targets.js";
+import { agentFailure, type AgentAccess } from "./agent-access.js";
 import type { ControllerMetrics } from "./metrics.js";
 
 export const AGENT_PORT = 9137;
@@ -22,8 +22,8 @@ export function runningAgents(pods: PodLookup, namespace: string): Pod[] {
 }
 
 export interface AgentClientOptions {
-  /** the ServiceAccount token the agents check (re-read: kubelet rotates it) */
-  tokenFile: string;
+  /** the token and certificate checks of every call (agent-access.ts) */
+  access: Pick<AgentAccess, "request">;
   namespace: string;
   timeoutMs: number;
   port: number;
@@ -37,19 +37,6 @@ export interface AgentData {
   unavailable: { node: string; reason: string }[];
 }
 
-/** How every call to an agent is made. */
-export function agentRequest(host: string, port: number, path: string, token: string): RequestOptions {
-  return {
-    host,
-    port,
-    path,
-    headers: { Authorization: `Bearer ${token}` },
-    // the agent's serving certificate is self-signed unless one is mounted; its identity is
-    // the pod IP the apiserver reports for the memlens-agent pod on that node
-    rejectUnauthorized: false,
-  };
-}
-
 /** A pod no inspection asked about for this long has its history copy dropped (asked in full again). */
 const FORGET_AFTER_MS = 2 * 3_600_000;
 
@@ -61,18 +48,10 @@ const FORGET_AFTER_MS = 2 * 3_600_000;
  * than the controller's copy travel (history-cache.ts).
  */
 export class AgentClient {
-  private token?: { value: string; readAt: number };
   private readonly cache = new HistoryCache();
   private prunedAt = 0;
 
   constructor(private readonly opts: AgentClientOptions) {}
-
-  async bearer(): Promise<string> {
-    if (!this.token || Date.now() - this.token.readAt > 60_000) {
-      this.token = { value: (await readFile(this.opts.tokenFile, "utf8")).trim(), readAt: Date.now() };
-    }
-    return this.token.value;
-  }
 
   /** the running memlens-agent pod of each node */
   private agentsByNode(pods: PodLookup): Map<string, Pod> {
@@ -107,16 +86,13 @@ export class AgentClient {
             const uid = pod.metadata.uid;
             const since = this.cache.sinceFor(uid, windowS);
             const query = `podUID=${uid}${since === undefined ? "" : `&since=${since}`}`;
-            const res = await this.get(agent.status.podIP, `/v1/containers?${query}`);
+            const res = await this.get(node, agent.status.podIP, `/v1/containers?${query}`);
             byPod.set(uid, this.cache.merge(uid, res, Date.now(), windowS));
             end({ result: "ok" });
           } catch (err) {
             end({ result: "error" });
             this.opts.metrics.agentErrors.inc({ node });
-            unavailable.push({
-              node,
-              reason: `the memlens agent on node ${node} did not answer: ${errMessage(err)}`,
-            });
+            unavailable.push({ node, reason: agentFailure(node, err) });
             this.opts.log.warn(
               { node, agent: agent.metadata.name, err: errMessage(err) },
               "agent request failed",
@@ -129,27 +105,24 @@ export class AgentClient {
     return { byPod, unavailable };
   }
 
-  private async get(host: string, path: string): Promise<ContainersResponse> {
-    const token = await this.bearer();
+  private async get(node: string, host: string, path: string): Promise<ContainersResponse> {
+    const options = await this.opts.access.request(node, host, this.opts.port, path);
     return new Promise((resolve, reject) => {
-      const req = request(
-        { ...agentRequest(host, this.opts.port, path, token), timeout: this.opts.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const body = Buffer.concat(chunks).toString("utf8");
-            if (res.statusCode !== 200)
-              return reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 200).trim()}`));
-            try {
-              resolve(JSON.parse(body) as ContainersResponse);
-            } catch {
-              reject(new Error("the answer is not JSON"));
-            }
-          });
-          res.on("error", reject);
-        },
-      );
+      const req = request({ ...options, timeout: this.opts.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          if (res.statusCode !== 200)
+            return reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 200).trim()}`));
+          try {
+            resolve(JSON.parse(body) as ContainersResponse);
+          } catch {
+            reject(new Error("the answer is not JSON"));
+          }
+        });
+        res.on("error", reject);
+      });
       req.on("timeout", () => req.destroy(new Error(`no answer in ${this.opts.timeoutMs} ms`)));
       req.on("error", reject);
       req.end();

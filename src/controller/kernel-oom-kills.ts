@@ -1,15 +1,15 @@
-import { request } from "node:https";
+import { request, type RequestOptions } from "node:https";
 import type { ClientRequest } from "node:http";
 import type { Logger } from "pino";
 import type { KernelOomKill, OomKillsHello } from "../agent/oom-kills.js";
 import { UNNAMED_INSTANCE, type KernelKill } from "../analysis/oom.js";
 import { errMessage } from "../kube/informer.js";
 import type { Pod } from "../kube/pod.js";
-import { agentRequest } from "./agents.js";
+import type { AgentAccess } from "./agent-access.js";
 
 export interface KernelOomKillsOptions {
   port: number;
-  bearer: () => Promise<string>;
+  access: Pick<AgentAccess, "request">;
   /** a kill in this pod was reported: inspect it now */
   onKill: (podUID: string) => void;
   log: Logger;
@@ -128,18 +128,18 @@ class AgentKillStream {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    let token: string;
+    const path = `/v1/oom-kills?watch=true&after=${this.after}&agentStartedAt=${this.agentStartedAt}`;
+    let options: RequestOptions;
     try {
-      token = await this.opts.bearer();
+      options = await this.opts.access.request(this.node, this.host, this.opts.port, path);
     } catch (err) {
       return this.broken(err);
     }
-    const path = `/v1/oom-kills?watch=true&after=${this.after}&agentStartedAt=${this.agentStartedAt}`;
     // a late error or end of a replaced request must not break its successor
     const fail = (err: unknown) => {
       if (this.req === req) this.broken(err);
     };
-    const req = request(agentRequest(this.host, this.opts.port, path, token), (res) => {
+    const req = request(options, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return fail(new Error(`HTTP ${res.statusCode}`));

@@ -12,6 +12,9 @@ import { Reconciler, slimInspection } from "./reconciler.js";
 import { Schedules } from "./schedules.js";
 import { AgentClient, isAgentPod, runningAgents } from "./agents.js";
 import { KernelOomKills } from "./kernel-oom-kills.js";
+import { AgentAccess } from "./agent-access.js";
+import { AgentCA } from "./agent-ca.js";
+import { AgentSigner } from "./agent-signer.js";
 import { TargetIndex } from "./target-index.js";
 import { podIndexValues } from "./targets.js";
 
@@ -41,6 +44,8 @@ export class Manager {
   private readonly schedules: Schedules;
   private workersRunning: Promise<void>[] = [];
   private readonly kernelKills: KernelOomKills | undefined;
+  /** signs the agents' serving certificates while this replica leads */
+  private readonly signer: AgentSigner | undefined;
   private leading = false;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -58,15 +63,15 @@ export class Manager {
       log,
     });
     this.schedules = new Schedules((key) => this.enqueue(key, "schedule"));
-    const agents = opts.agents && new AgentClient({ ...opts.agents, log, metrics: this.metrics });
-    this.kernelKills =
-      agents &&
-      new KernelOomKills({
-        port: opts.agents!.port,
-        bearer: () => agents.bearer(),
-        onKill: (uid) => this.killReported(uid),
-        log,
-      });
+    let agents: AgentClient | undefined;
+    if (opts.agents) {
+      const { tokenFile, namespace, port } = opts.agents;
+      const ca = new AgentCA(client, namespace, log);
+      const access = new AgentAccess(tokenFile, ca);
+      agents = new AgentClient({ ...opts.agents, access, log, metrics: this.metrics });
+      this.kernelKills = new KernelOomKills({ port, access, onKill: (uid) => this.killReported(uid), log });
+      this.signer = new AgentSigner({ client, ca, pods: this.pods, namespace, log });
+    }
     this.reconciler = new Reconciler({
       client,
       inspections: this.inspections,
@@ -113,12 +118,14 @@ export class Manager {
     for (const mi of this.inspections.list()) this.enqueue(objectKey(mi.metadata), "start");
     for (let i = 0; i < this.opts.workers; i++) this.workersRunning.push(this.worker());
     this.leading = true;
+    this.signer?.start();
     this.syncKillStreams();
   }
 
   async stop(): Promise<void> {
     this.leading = false;
     this.kernelKills?.stop();
+    await this.signer?.stop();
     clearTimeout(this.gaugeTimer);
     this.queue.shutdown();
     this.schedules.stopAll();

@@ -8,6 +8,7 @@ import {
   NODE_V1,
   testNamespace,
   type AgentContainers as Containers,
+  controllerAgentToken,
 } from "./kube.js";
 
 describe("the node agent as a DaemonSet pod on the real node", function () {
@@ -53,15 +54,24 @@ describe("the node agent as a DaemonSet pod on the real node", function () {
     expect((await get(`/v1/containers?podUID=${uid}`)).status).to.equal(401);
   });
 
-  it("refuses another ServiceAccount's token (403)", async () => {
+  it("refuses another ServiceAccount's token, even one for the agent audience (403)", async () => {
     await kubectl(["-n", ns, "create", "serviceaccount", "other"]);
-    const token = (await kubectl(["-n", ns, "create", "token", "other"])).trim();
+    const token = (
+      await kubectl(["-n", ns, "create", "token", "other", "--audience", "memlens-agent"])
+    ).trim();
     expect((await get(`/v1/containers?podUID=${uid}`, token)).status).to.equal(403);
+  });
+
+  it("refuses the controller's own token when it is for another audience (the apiserver's: 401)", async () => {
+    const stolen = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const res = await get(`/v1/containers?podUID=${uid}`, stolen);
+    expect(res.status).to.equal(401);
+    expect(res.body).to.include("token not authenticated");
   });
 
   it("serves the controller the stress container's real cgroup history, growing", async function () {
     this.timeout(90_000);
-    const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const token = await controllerAgentToken();
     const grew = await eventually("20 MiB of growth in the agent's history", 60_000, async () => {
       const res = await get(`/v1/containers?podUID=${uid}`, token);
       expect(res.status).to.equal(200);
@@ -124,7 +134,7 @@ describe("the node agent through a kernel OOM kill", function () {
 
   it("shows growth, the kill at the limit (failcnt, max usage), the restart and the dead container's last samples", async function () {
     this.timeout(180_000);
-    const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const token = await controllerAgentToken();
     const limit = 48 * 2 ** 20;
     const seen = await eventually(
       "a killed container instance and a new one in the agent's answer",

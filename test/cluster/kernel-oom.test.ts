@@ -13,6 +13,7 @@ import {
   terminations,
   testNamespace,
   type MI,
+  controllerAgentToken,
 } from "./kube.js";
 
 const V2_NODE_IP = "127.0.0.2";
@@ -52,7 +53,7 @@ const inspection = (name: string) => ({
 
 /** What a node's agent has streamed so far (GET /v1/oom-kills without watch: the kept records). */
 async function agentKills(host: string): Promise<KernelOomKill[]> {
-  const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+  const token = await controllerAgentToken();
   const res = await agentGet("/v1/oom-kills", token, host);
   expect(res.status).to.equal(200);
   const [, ...kills] = res.body

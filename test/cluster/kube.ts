@@ -207,7 +207,22 @@ export async function terminations(ns: string, app = "hog"): Promise<number> {
   }, 0);
 }
 
-/** A call to the memlens agent's API on a node's address (its certificate is self-signed). */
+/** What the controller shows the agents: its ServiceAccount's token for the agent audience. */
+export async function controllerAgentToken(): Promise<string> {
+  return (
+    await kubectl([
+      "-n",
+      "memlens-system",
+      "create",
+      "token",
+      "memlens-controller",
+      "--audience",
+      "memlens-agent",
+    ])
+  ).trim();
+}
+
+/** A call to the memlens agent's API on a node's address (the test does not check its certificate). */
 export function agentGet(
   path: string,
   token?: string,

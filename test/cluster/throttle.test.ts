@@ -15,6 +15,7 @@ import {
   testNamespace,
   type AgentContainers,
   type MI,
+  controllerAgentToken,
 } from "./kube.js";
 
 const MiB = 2 ** 20;
@@ -143,7 +144,7 @@ describe("throttling at memory.high on the cgroup v2 node, and its fix", functio
     expect(event.related?.name).to.equal(pod!.metadata.name);
 
     // the v2 node's agent found the container in the systemd driver's layout
-    const token = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+    const token = await controllerAgentToken();
     const res = await agentGet(`/v1/containers?podUID=${pod!.metadata.uid}`, token, V2_NODE_IP);
     expect(res.status).to.equal(200);
     const doc = JSON.parse(res.body) as AgentContainers;

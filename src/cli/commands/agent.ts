@@ -1,4 +1,6 @@
+import { isIP } from "node:net";
 import { parseDuration } from "../../api/duration.js";
+import { MAX_AGENT_CERT_S } from "../../pki/agent-certificate.js";
 import { startAgent } from "../../agent/agent.js";
 import { DEFAULT_ALLOWED_IDENTITY, isLoopbackHost } from "../../agent/auth.js";
 import { recordCgroup } from "../../agent/record.js";
@@ -21,7 +23,15 @@ container on the node into a bounded history and serves it over HTTPS to the con
                            none: no authentication, refused unless --listen is a loopback address
   --allowed-identity ID    the only identity served (default ${DEFAULT_ALLOWED_IDENTITY})
   --node-name N            this node (default: $NODE_NAME, set from the downward API)
-  --tls-cert F --tls-key F serving certificate (default: a self-signed one made at start-up)
+  --certificate signer|self-signed
+                           signer (default with --auth tokenreview): ask the memlens signer for a
+                           serving certificate (CertificateSigningRequest), the only kind the
+                           controller trusts; self-signed (default with --auth none): made at start-up
+  --certificate-lifetime D asked-for lifetime of the signed certificate (default 24h, at most 7d;
+                           renewed at 70-90 % of it)
+  --serving-ips IPS        the addresses the certificate names (default: $POD_IPS or $POD_IP, set
+                           from the downward API)
+  --tls-cert F --tls-key F a mounted serving certificate instead
 `;
 
 const RECORD_HELP = `usage: memlens agent record --cgroup DIR --out FILE [--period 1s] [--duration 5m]
@@ -66,6 +76,9 @@ export const agentCommand: Command = async (argv) => {
       "node-name": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      certificate: { type: "string" },
+      "certificate-lifetime": { type: "string", default: "24h" },
+      "serving-ips": { type: "string", default: process.env.POD_IPS ?? process.env.POD_IP ?? "" },
     },
   });
   if (!parsed) return 0;
@@ -85,6 +98,7 @@ export const agentCommand: Command = async (argv) => {
   }
   if (Boolean(values["tls-cert"]) !== Boolean(values["tls-key"]))
     throw new UsageError("--tls-cert and --tls-key go together");
+  const servingCertificate = values["tls-cert"] ? undefined : signedCertificateFlags(values, auth);
 
   const log = createLogger("agent");
   let kube: KubeClient | undefined;
@@ -118,6 +132,7 @@ export const agentCommand: Command = async (argv) => {
       nodeName,
       tlsCertFile: values["tls-cert"],
       tlsKeyFile: values["tls-key"],
+      ...(servingCertificate ? { servingCertificate } : {}),
     },
     { log, kube },
   );
@@ -127,6 +142,29 @@ export const agentCommand: Command = async (argv) => {
   log.info("stopped");
   return 0;
 };
+
+/** --certificate and its two companions: what to ask the memlens signer for, or nothing (self-signed). */
+function signedCertificateFlags(
+  values: { certificate?: string; "certificate-lifetime": string; "serving-ips": string },
+  auth: string,
+): { ips: string[]; lifetimeS: number } | undefined {
+  const mode = values.certificate ?? (auth === "none" ? "self-signed" : "signer");
+  if (mode === "self-signed") return undefined;
+  if (mode !== "signer")
+    throw new UsageError(`--certificate must be signer or self-signed, not ${JSON.stringify(mode)}`);
+  const lifetimeS = duration("--certificate-lifetime", values["certificate-lifetime"]);
+  if (lifetimeS < 600 || lifetimeS > MAX_AGENT_CERT_S)
+    throw new UsageError("--certificate-lifetime must be from 10m (the API's minimum) to 7d");
+  const ips = values["serving-ips"]
+    .split(",")
+    .map((ip) => ip.trim())
+    .filter(Boolean);
+  if (ips.length === 0 || ips.some((ip) => isIP(ip) === 0))
+    throw new UsageError(
+      `--serving-ips wants the agent pod's IP addresses, comma-separated (set POD_IP from the downward API status.podIP), not ${JSON.stringify(values["serving-ips"])}`,
+    );
+  return { ips, lifetimeS: Math.round(lifetimeS) };
+}
 
 export const agentRecordCommand: Command = async (argv) => {
   const parsed = parseCommandArgs(argv, {

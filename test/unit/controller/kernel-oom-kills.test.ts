@@ -10,6 +10,8 @@ import { KernelOomKills } from "../../../src/controller/kernel-oom-kills.js";
 import { podIndexValues } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { APP, buildTree, UID } from "../agent/cgroup-tree.js";
+import { AgentAccess } from "../../../src/controller/agent-access.js";
+import { agentCertFiles, testCA, trusting } from "./agent-tls.js";
 
 const agentPod = (uid: string, phase = "Running"): Pod => ({
   metadata: {
@@ -34,6 +36,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), "memlens-kill-stream-"));
     await buildTree(tmp);
+    await writeFile(join(tmp, "token"), "unused with --auth none");
     agent = await startAgent(
       {
         cgroupRoot: tmp,
@@ -44,6 +47,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
         auth: "none",
         allowedIdentity: "x",
         nodeName: "node-1",
+        ...(await agentCertFiles(tmp, { node: "node-1", ip: "127.0.0.1" })),
       },
       { log, pods: new PodIndex() },
     );
@@ -58,7 +62,7 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
     const reported: string[] = [];
     const kills = new KernelOomKills({
       port: agent.address.port,
-      bearer: () => Promise.resolve("unused with --auth none"),
+      access: new AgentAccess(join(tmp, "token"), trusting(testCA)),
       onKill: (uid) => reported.push(uid),
       log,
     });
