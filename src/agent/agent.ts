@@ -126,7 +126,10 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps): Promise<R
       ...opts.servingCertificate,
       kube: deps.kube,
       node: opts.nodeName,
-      install: (pair) => server.setSecureContext({ cert: pair.certPem, key: pair.keyPem }),
+      install: (pair, notAfter) => {
+        server.setSecureContext({ cert: pair.certPem, key: pair.keyPem });
+        metrics.certificateExpiry.set(notAfter.getTime() / 1000);
+      },
       log,
     });
   }

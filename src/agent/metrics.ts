@@ -25,6 +25,7 @@ export class AgentMetrics {
   readonly sampleErrors: Counter<"file">;
   readonly sampleDuration: Histogram;
   readonly cpuPerCgroup: Gauge;
+  readonly certificateExpiry: Gauge;
   private readonly oomKills: Counter<(typeof LABELS)[number]>;
 
   constructor(store: HistoryStore, labels: LabelFn) {
@@ -96,6 +97,11 @@ export class AgentMetrics {
     this.cpuPerCgroup = new Gauge({
       name: "memlens_agent_sample_cpu_seconds_per_cgroup",
       help: "CPU time of the last sampling pass divided by the cgroups read",
+      registers,
+    });
+    this.certificateExpiry = new Gauge({
+      name: "memlens_agent_serving_certificate_expiry_timestamp_seconds",
+      help: "when the serving certificate from the memlens signer expires (absent until one is issued)",
       registers,
     });
     new Gauge({

@@ -21,7 +21,7 @@ export interface ServingCertificateOptions {
   ips: string[];
   lifetimeS: number;
   /** hands a new certificate to the server (new connections use it; open ones keep theirs) */
-  install: (pair: KeyPairPem) => void;
+  install: (pair: KeyPairPem, notAfter: Date) => void;
   log: Logger;
 }
 
@@ -29,6 +29,13 @@ const RETRY_MIN_MS = 5_000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** a request nobody signs in this long is given up and asked again (the controller may be down) */
 const SIGN_WAIT_MS = 5 * 60_000;
+
+/**
+ * When to ask for the next certificate: at 70–90 % of this one's life, spread by `random` (0–1)
+ * so that agents started together do not all ask at once (the kubelet's rule for its own).
+ */
+export const renewalTime = (validFrom: number, validTo: number, random: number) =>
+  validFrom + (validTo - validFrom) * (0.7 + 0.2 * random);
 
 /**
  * The agent's serving certificate from the memlens signer, kept fresh: a new key and a
@@ -66,12 +73,12 @@ export class ServingCertificate {
     try {
       const { pair, csr } = await this.obtain();
       if (this.stopped.signal.aborted) return;
-      this.opts.install(pair);
       const cert = new X509Certificate(pair.certPem);
       const [from, to] = [Date.parse(cert.validFrom), Date.parse(cert.validTo)];
+      this.opts.install(pair, new Date(to));
       this.issued = { notAfter: new Date(to), csr };
       this.retryMs = RETRY_MIN_MS;
-      const renewAt = from + (to - from) * (0.7 + 0.2 * Math.random());
+      const renewAt = renewalTime(from, to, Math.random());
       log.info(
         { node, csr, notAfter: cert.validTo, renewAt: new Date(renewAt).toISOString() },
         "serving certificate issued by the memlens signer",

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { renewalTime } from "../../../src/agent/serving-certificate.js";
 import { X509Certificate, createPublicKey } from "node:crypto";
 import {
   createCA,
@@ -71,5 +72,15 @@ describe("the agent CA and the serving certificates it signs", () => {
       ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
     ] as const)
       expect(ipString(ipBytes(ip))).to.equal(text);
+  });
+});
+
+describe("the agent's certificate renewal time", () => {
+  it("falls at 70-90 % of the certificate's life, spread by the random draw", () => {
+    const from = Date.parse("2026-12-03T00:00:00Z");
+    const to = from + 24 * 3_600_000;
+    expect(renewalTime(from, to, 0)).to.equal(from + 0.7 * 24 * 3_600_000);
+    expect(renewalTime(from, to, 1)).to.equal(from + 0.9 * 24 * 3_600_000);
+    expect(renewalTime(from, to, 0.5)).to.equal(from + 0.8 * 24 * 3_600_000);
   });
 });
