@@ -22,6 +22,7 @@ help:
 	@echo "make tools         build helm and promtool (pinned, cached) that the tests check the chart and rules with"
 	@echo "make bench         run the benchmarks in bench/ and print their tables"
 	@echo "make bench-scale   the controller at 1000 MemoryInspections x 10 pods on kwok (LOAD_MINUTES=10)"
+	@echo "make chaos-soak    overlapping faults on the two-node cluster, kills counted against the kernel (DURATION=10m)"
 
 .PHONY: build
 build: node_modules
@@ -79,6 +80,13 @@ bench: build
 .PHONY: bench-oom
 bench-oom: build cluster-binaries images
 	cluster/with-cluster.sh node dist/bench/oom-latency.js
+
+# Not part of `make test`: DURATION (default 10m) of overlapping faults on the local cluster
+# (started and stopped here), then kernel OOM kills against memlens' counts. On a running
+# cluster: DURATION=10m node dist/bench/chaos-soak.js
+.PHONY: chaos-soak
+chaos-soak: build cluster-binaries images
+	cluster/with-cluster.sh node dist/bench/chaos-soak.js
 
 # Not part of `make test`: ~15 min, a control plane of its own with nodes and pods simulated by kwok.
 .PHONY: bench-scale

@@ -328,6 +328,10 @@ export const FindingSchema = z.object({
   lastSeen: time(),
   count: z.number().int().meta({ description: "How many times it happened (OOM kills) or was seen." }),
   resolved: z.boolean().optional().meta({ description: "True once the problem is no longer seen." }),
+  unverified: z.string().optional().meta({
+    description:
+      "Why the last pass could not check it (its node's agent did not answer, e.g. the node is unreachable): it is kept as last seen, not resolved.",
+  }),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 

@@ -15,6 +15,28 @@ import { oomKillObservations } from "./oom-kill-observations.js";
 import { withProfiles, type HeapProfileReport } from "./profiles.js";
 import type { ResolvedTarget } from "./targets.js";
 
+/**
+ * A cgroup finding kept because its node's agent did not answer says so (and since when it was
+ * last seen), rather than standing as if checked; the next pass that judges it drops the note.
+ */
+function unverifiedReason(
+  unavailable: readonly { node: string; reason: string }[],
+  pods: ReadonlyMap<string, Pod>,
+  dataMissing: (f: Finding) => boolean,
+): (f: Finding) => Finding {
+  const why = new Map(unavailable.map((u) => [u.node, u.reason]));
+  return (f) => {
+    const rest = { ...f };
+    delete rest.unverified;
+    if (f.resolved || POD_STATUS_RULES.has(f.rule) || !dataMissing(f)) return rest;
+    const node = f.node ?? pods.get(f.pod)?.spec.nodeName;
+    const reason = node === undefined ? undefined : why.get(node);
+    return reason === undefined
+      ? rest
+      : { ...rest, unverified: `not checked since ${f.lastSeen}: ${reason}` };
+  };
+}
+
 /** What the node agents contributed to this pass. */
 export interface CgroupInput {
   analyses: ContainerAnalysis[];
@@ -73,8 +95,11 @@ export function inspect(input: InspectionInput): InspectionResult {
     stillTrue: (f) => (POD_STATUS_RULES.has(f.rule) ? withinWindow(f) : dataMissing(f)),
     keepResolvedMs: Math.max(windowMs, 24 * 3_600_000),
   });
+  const unverified = unverifiedReason(input.cgroups?.unavailable ?? [], podByName, dataMissing);
   const findings = merged.findings.map((f) =>
-    POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f) ? { ...f, resolved: true } : f,
+    POD_STATUS_RULES.has(f.rule) && !f.resolved && !withinWindow(f)
+      ? { ...f, resolved: true }
+      : unverified(f),
   );
   const activeOom = findings.filter((f) => f.rule === RULE.OOMKilled && !f.resolved);
 

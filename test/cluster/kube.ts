@@ -83,8 +83,9 @@ export async function testNamespace(prefix: string): Promise<string> {
 }
 
 export interface MI {
-  metadata: { generation: number; annotations?: Record<string, string> };
+  metadata: { name: string; generation: number; annotations?: Record<string, string> };
   status?: {
+    lastInspectionTime?: string;
     oomKills?: number;
     summary?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];

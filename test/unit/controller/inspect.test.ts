@@ -307,3 +307,43 @@ describe("inspect with heap profiles: a pure pass, the Event says what the statu
     expect(plain.status.findings?.find((f) => f.rule === "OOMKilled")?.message).not.to.match(/Heap profile/);
   });
 });
+
+describe("inspect while a node's agent does not answer", () => {
+  const pod = recordedPodWatch()
+    .filter((p) => p.metadata.name.startsWith("hog"))
+    .at(-1)!;
+  const node = pod.spec.nodeName ?? "";
+  const leak = {
+    rule: "MemoryLeak",
+    severity: "Warning" as const,
+    pod: pod.metadata.name,
+    container: "hog",
+    message: "Container hog grows 12 MiB/h.",
+    evidence: {},
+    firstSeen: new Date(T0 - 600_000).toISOString(),
+    lastSeen: new Date(T0 - 60_000).toISOString(),
+    count: 9,
+  };
+  const pass = (previous: MemoryInspectionStatus, unavailable: { node: string; reason: string }[]) =>
+    inspect({
+      generation: 1,
+      spec,
+      previous,
+      target: target([pod]),
+      now: new Date(T0),
+      cgroups: { analyses: [], unavailable },
+    }).status;
+
+  it("keeps its cgroup findings, saying they were not checked, why and since when; the next answer drops the note", () => {
+    const reason = `the memlens agent on node ${node} did not answer: no answer in 5000 ms`;
+    const kept = pass({ findings: [leak] }, [{ node, reason }]).findings?.find(
+      (f) => f.rule === "MemoryLeak",
+    );
+    expect(kept?.resolved).to.equal(undefined);
+    expect(kept?.count).to.equal(9);
+    expect(kept?.unverified).to.equal(`not checked since ${leak.lastSeen}: ${reason}`);
+    // the agent answers again but has no data for the container: still kept, no longer "unreachable"
+    const later = pass({ findings: [kept!] }, []).findings?.find((f) => f.rule === "MemoryLeak");
+    expect(later?.unverified).to.equal(undefined);
+  });
+});
