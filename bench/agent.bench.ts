@@ -49,7 +49,7 @@ async function child(containers: number): Promise<Result> {
       readCpu += stats.readCpuS;
       cgroups = stats.cgroups;
     }
-    await metrics.registry.metrics(); // a scrape, as Prometheus would do
+    await metrics.scrape(); // a scrape, as Prometheus would do
     gc();
     const mem = process.memoryUsage();
     return {

@@ -53,7 +53,7 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
     case "/readyz":
       return opts.sampler.ready ? sendText(res, 200, "ok\n") : sendText(res, 503, "no cgroup scan yet\n");
     case "/metrics": {
-      const body = await opts.metrics.registry.metrics();
+      const body = await opts.metrics.scrape();
       res.writeHead(200, { "Content-Type": opts.metrics.registry.contentType });
       res.end(body);
       return;
