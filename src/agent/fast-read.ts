@@ -3,6 +3,7 @@ import type { CgroupVersion } from "../cgroup/files.js";
 import { KERNEL_PARTS } from "../cgroup/memory-stat.js";
 import { parsePids, survivors } from "../cgroup/procs.js";
 import { S, STAT_KEYS_READ, setStatColumns } from "../cgroup/reading.js";
+import { KeyedBytes, plainDigits } from "./bytes.js";
 
 /**
  * The sampler's hot path: reads the few interface files of one cgroup with synchronous reads
@@ -14,7 +15,8 @@ import { S, STAT_KEYS_READ, setStatColumns } from "../cgroup/reading.js";
  *
  * The meanings match src/cgroup's full parse (sampleFromFiles, then rowFromSample); the tests
  * hold both to the same rows on the real recordings, and every derived column comes from
- * reading.ts' setStatColumns in both.
+ * reading.ts' setStatColumns in both. Numbers are read from the buffer's bytes (bytes.ts), so a
+ * reading of well-formed files makes no strings.
  */
 
 /** A problem with one file of one cgroup: the sample keeps the other files' values. */
@@ -45,11 +47,11 @@ function tooLarge(): Error {
   return new Error(`larger than ${MAX_FILE_BYTES >> 20} MiB: not a cgroup interface file`);
 }
 
-/** Re-reads an open file from offset 0; one pread when the buffer holds it all. */
-function preadAll(fd: number): string {
+/** Re-reads an open file from offset 0 into `buf`, its size; one pread when the buffer holds it all. */
+function preadAll(fd: number): number {
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n < buf.length) return buf.toString("latin1", 0, n);
+    if (n < buf.length) return n;
     if (buf.length >= MAX_FILE_BYTES) throw tooLarge();
     buf = Buffer.allocUnsafe(buf.length * 2);
   }
@@ -60,13 +62,13 @@ function preadAll(fd: number): string {
 const MAX_HELD_FDS = 16384;
 let heldFds = 0;
 
-/** The whole text of a file, or undefined when it does not exist. Other errors throw. */
-export function readSmall(path: string): string | undefined {
+/** Reads a whole file into `buf`, its size, or -1 when it does not exist. Other errors throw. */
+function readSmall(path: string): number {
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return -1;
     throw err;
   }
   try {
@@ -82,13 +84,13 @@ export function readSmall(path: string): string | undefined {
         buf = bigger;
       }
     }
-    return buf.toString("latin1", 0, n);
+    return n;
   } finally {
     closeSync(fd);
   }
 }
 
-function parseValue(text: string): number {
+export function parseValue(text: string): number {
   // Number("") and Number(" ") are 0: a value cut off by a truncated read must stay unread
   const first = text.charCodeAt(0);
   if (!(first >= 48 && first <= 57)) return NaN;
@@ -97,60 +99,108 @@ function parseValue(text: string): number {
 }
 
 /** A limit; "max" and v1's near-2^63 "no limit" become Infinity, as in single-value.ts. */
-function parseLimit(text: string): number {
+export function parseLimit(text: string): number {
   if (text.startsWith("max")) return text.trim() === "max" ? Infinity : NaN;
   const v = parseValue(text);
   return v >= UNLIMITED_FROM ? Infinity : v;
 }
 
-/** Where `key`'s value starts in a flat keyed file ("key value" lines), or -1. */
-function valueAt(text: string, key: string): number {
-  if (text.startsWith(`${key} `)) return key.length + 1;
-  const at = text.indexOf(`\n${key} `);
-  return at < 0 ? -1 : at + key.length + 2;
+// v1 writes "no limit" as 2^63 rounded down to a page: 19 digits, past what plainDigits reads
+const NO_LIMIT_V1 = Buffer.from("9223372036854771712\n", "latin1");
+
+/** parseValue of bytes[from, to), read in place when they are plain digits. */
+export function valueIn(bytes: Uint8Array, from: number, to: number): number {
+  const v = plainDigits(bytes, from, to);
+  return Number.isNaN(v) ? parseValue(latin1(bytes, from, to)) : v;
+}
+
+/** parseLimit of bytes[from, to), read in place when they are plain digits or v1's "no limit". */
+export function limitIn(bytes: Uint8Array, from: number, to: number): number {
+  const v = plainDigits(bytes, from, to);
+  if (!Number.isNaN(v)) return v >= UNLIMITED_FROM ? Infinity : v;
+  if (bytes.length >= to && NO_LIMIT_V1.compare(bytes, from, to) === 0) return Infinity;
+  return parseLimit(latin1(bytes, from, to));
+}
+
+function latin1(bytes: Uint8Array, from: number, to: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
 }
 
 /**
- * The value of the first of `keys` with a well-formed value in a flat keyed file, else NaN. Each
- * key is looked up with a native indexOf rather than by splitting every line: memory.stat has
- * 40-60 lines and we keep about 15 of them.
+ * Where the row's values come from in a flat keyed file: per target column, the file's keys to
+ * try in order; the first with a well-formed value counts (a cut `total_x ` line: the local twin
+ * is next best, as in the reference).
  */
-function pickKey(text: string, keys: readonly string[]): number {
-  for (const key of keys) {
-    const at = valueAt(text, key);
-    if (at < 0) continue;
-    let end = text.indexOf("\n", at);
-    if (end < 0) end = text.length;
-    const v = parseValue(text.slice(at, end));
-    if (!Number.isNaN(v)) return v; // a cut `total_x ` line: the local twin is next best, as in the reference
+type Wanted = readonly [keys: readonly string[], target: number];
+/** The same for the memory.stat keys setStatColumns reads, by their v2 name. */
+type StatKey = readonly [name: string, fileKeys: readonly string[]];
+
+/** Picks a keyed file's wanted values: every key looked up in one pass over its bytes. */
+class KeyedPick {
+  private readonly table: KeyedBytes;
+  /** per wanted entry, the table's indexes of its keys */
+  private readonly at: number[][];
+
+  constructor(keyLists: readonly (readonly string[])[]) {
+    const keys = [...new Set(keyLists.flat())];
+    this.table = new KeyedBytes(keys, valueIn);
+    this.at = keyLists.map((list) => list.map((k) => keys.indexOf(k)));
   }
-  return NaN;
+
+  scan(n: number): void {
+    this.table.scan(buf, n);
+  }
+
+  /** the value of the i-th key list after scan(), NaN when none of its keys had one */
+  value(i: number): number {
+    const values = this.table.values;
+    for (const k of this.at[i] as number[]) {
+      const v = values[k] as number;
+      if (!Number.isNaN(v)) return v;
+    }
+    return NaN;
+  }
 }
 
 /** Fills row[target] for the wanted keys of a flat keyed file. */
-function pickKeyed(text: string, wanted: readonly Wanted[], row: Float64Array): void {
-  for (const [keys, target] of wanted) {
-    const v = pickKey(text, keys);
-    if (!Number.isNaN(v)) row[target] = v;
+function keyed(wanted: readonly Wanted[]): Step[1] {
+  const pick = new KeyedPick(wanted.map(([keys]) => keys));
+  return (n, row) => {
+    pick.scan(n);
+    fillWanted(pick, wanted, 0, row);
+  };
+}
+
+function fillWanted(pick: KeyedPick, wanted: readonly Wanted[], first: number, row: Float64Array): void {
+  for (let i = 0; i < wanted.length; i++) {
+    const v = pick.value(first + i);
+    if (!Number.isNaN(v)) row[(wanted[i] as Wanted)[1]] = v;
   }
 }
-type Wanted = readonly [keys: readonly string[], target: number];
 
 /** The memory.stat keys the row needs, in v2 names, then every derived column from them (reading.ts). */
-function pickStat(text: string, keys: readonly StatKey[], row: Float64Array): void {
-  const stat: Record<string, number> = {};
-  for (const [name, fileKeys] of keys) {
-    const v = pickKey(text, fileKeys);
-    if (!Number.isNaN(v)) stat[name] = v;
-  }
-  setStatColumns(row, stat);
+function statFile(keys: readonly StatKey[], wanted: readonly Wanted[] = []): Step[1] {
+  const pick = new KeyedPick([...keys.map(([, fileKeys]) => fileKeys), ...wanted.map(([k]) => k)]);
+  // one record for every reading, the same keys always present (undefined: not in the file), so
+  // that setStatColumns reads one object shape rather than a new dictionary per reading
+  const stat: Record<string, number | undefined> = Object.fromEntries(
+    keys.map(([name]) => [name, undefined]),
+  );
+  return (n, row) => {
+    pick.scan(n);
+    for (let i = 0; i < keys.length; i++) {
+      const v = pick.value(i);
+      stat[(keys[i] as StatKey)[0]] = Number.isNaN(v) ? undefined : v;
+    }
+    setStatColumns(row, stat);
+    fillWanted(pick, wanted, keys.length, row);
+  };
 }
-type StatKey = readonly [name: string, fileKeys: readonly string[]];
 
-function countLines(text: string): number {
-  let n = text.length > 0 && !text.endsWith("\n") ? 1 : 0; // a last line without its newline counts
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-  return n;
+function countLines(bytes: Uint8Array, n: number): number {
+  let lines = n > 0 && bytes[n - 1] !== 10 ? 1 : 0; // a last line without its newline counts
+  for (let i = 0; i < n; i++) if (bytes[i] === 10) lines++;
+  return lines;
 }
 
 /**
@@ -201,26 +251,22 @@ const V2_EVENTS: Wanted[] = [
   [["oom_kill"], S.oom_kill],
 ];
 
-type Step = [file: string, apply: (text: string, row: Float64Array, reader: CgroupReader) => void];
+/** One file of a reading: its name, and what fills the row from its `n` bytes in `buf`. */
+type Step = [file: string, apply: (n: number, row: Float64Array, reader: CgroupReader) => void];
 
 const single =
-  (target: number, parse: (t: string) => number): Step[1] =>
-  (text, row) => {
-    const v = parse(text);
-    if (Number.isNaN(v)) throw new Error(`malformed value ${JSON.stringify(text.slice(0, 40))}`);
+  (target: number, parse: (bytes: Uint8Array, from: number, to: number) => number): Step[1] =>
+  (n, row) => {
+    const v = parse(buf, 0, n);
+    if (Number.isNaN(v))
+      throw new Error(`malformed value ${JSON.stringify(latin1(buf, 0, Math.min(n, 40)))}`);
     row[target] = v;
   };
-const keyed =
-  (wanted: readonly Wanted[]): Step[1] =>
-  (text, row) =>
-    pickKeyed(text, wanted, row);
-const statFile =
-  (keys: readonly StatKey[], wanted: readonly Wanted[] = []): Step[1] =>
-  (text, row) => {
-    pickStat(text, keys, row);
-    pickKeyed(text, wanted, row);
-  };
-const procs: Step = ["cgroup.procs", (text, row, reader) => reader.trackProcs(text, row)];
+const text =
+  (apply: (text: string, row: Float64Array) => void): Step[1] =>
+  (n, row) =>
+    apply(latin1(buf, 0, n), row);
+const procs: Step = ["cgroup.procs", (n, row, reader) => reader.trackProcs(n, row)];
 
 /**
  * The files of a reading, in order, each re-read every period from a held descriptor. Settings
@@ -229,23 +275,23 @@ const procs: Step = ["cgroup.procs", (text, row, reader) => reader.trackProcs(te
  */
 const PLAN: Record<CgroupVersion, Step[]> = {
   v1: [
-    ["memory.usage_in_bytes", single(S.usage, parseValue)],
-    ["memory.limit_in_bytes", single(S.limit, parseLimit)],
-    ["memory.max_usage_in_bytes", single(S.peak, parseValue)],
-    ["memory.failcnt", single(S.failcnt, parseValue)],
+    ["memory.usage_in_bytes", single(S.usage, valueIn)],
+    ["memory.limit_in_bytes", single(S.limit, limitIn)],
+    ["memory.max_usage_in_bytes", single(S.peak, valueIn)],
+    ["memory.failcnt", single(S.failcnt, valueIn)],
     ["memory.oom_control", keyed(V1_OOM)],
     ["memory.stat", statFile(V1_STAT, V1_SWAP)],
     procs,
   ],
   v2: [
-    ["memory.current", single(S.usage, parseValue)],
-    ["memory.max", single(S.limit, parseLimit)],
-    ["memory.high", single(S.high, parseLimit)],
-    ["memory.peak", single(S.peak, parseValue)],
-    ["memory.swap.current", single(S.swap, parseValue)],
+    ["memory.current", single(S.usage, valueIn)],
+    ["memory.max", single(S.limit, limitIn)],
+    ["memory.high", single(S.high, limitIn)],
+    ["memory.peak", single(S.peak, valueIn)],
+    ["memory.swap.current", single(S.swap, valueIn)],
     ["memory.events", keyed(V2_EVENTS)],
     ["memory.stat", statFile(V2_STAT)],
-    ["memory.pressure", pickPressure],
+    ["memory.pressure", text(pickPressure)],
     procs,
   ],
 };
@@ -285,7 +331,7 @@ export class CgroupReader {
   private readonly checkDir: boolean;
 
   /** cgroup.procs as last read, its PIDs, and how many distinct ones: for procs_kept */
-  private procsText: string | undefined;
+  private procsBytes: Uint8Array | undefined;
   private pids: readonly number[] | undefined;
   private distinctPids = 0;
 
@@ -310,7 +356,8 @@ export class CgroupReader {
     }
   }
 
-  private readFile(i: number, file: string): string | undefined {
+  /** Reads the plan's i-th file into `buf`: its size, or -1 when there is no such file. */
+  private readFile(i: number, file: string): number {
     let fd = this.fds[i] ?? -1;
     if (fd < 0) {
       const path = `${this.dir}/${file}`;
@@ -318,7 +365,7 @@ export class CgroupReader {
       try {
         fd = openSync(path, "r");
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return -1;
         throw err;
       }
       this.fds[i] = fd;
@@ -331,7 +378,7 @@ export class CgroupReader {
       closeSync(fd);
       heldFds--;
       this.fds[i] = -1;
-      if ((err as NodeJS.ErrnoException).code === "ENODEV") return undefined;
+      if ((err as NodeJS.ErrnoException).code === "ENODEV") return -1;
       throw err;
     }
   }
@@ -340,15 +387,16 @@ export class CgroupReader {
    * procs, and procs_kept (how many of the processes listed last time are still there). The
    * list is parsed only when its text changed: most readings list the same processes.
    */
-  trackProcs(text: string, row: Float64Array): void {
-    row[S.procs] = countLines(text);
-    if (text === this.procsText) {
+  trackProcs(n: number, row: Float64Array): void {
+    row[S.procs] = countLines(buf, n);
+    const last = this.procsBytes;
+    if (last !== undefined && last.length === n && buf.compare(last, 0, n, 0, n) === 0) {
       row[S.procs_kept] = this.distinctPids;
       return;
     }
-    const pids = parsePids(text);
+    const pids = parsePids(buf.toString("latin1", 0, n));
     if (this.pids !== undefined) row[S.procs_kept] = survivors(this.pids, pids);
-    this.procsText = text;
+    this.procsBytes = new Uint8Array(buf.subarray(0, n)); // its own copy, not a slice of a shared pool
     this.pids = pids;
     this.distinctPids = new Set(pids).size;
   }
@@ -362,10 +410,10 @@ export class CgroupReader {
     for (let i = 0; i < plan.length; i++) {
       const [file, apply] = plan[i] as Step;
       try {
-        const text = this.readFile(i, file);
-        if (text === undefined) continue;
+        const n = this.readFile(i, file);
+        if (n < 0) continue;
         found++;
-        apply(text, row, this);
+        apply(n, row, this);
       } catch (err) {
         (problems ??= []).push({ file, error: errorText(err) });
       }

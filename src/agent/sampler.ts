@@ -3,7 +3,7 @@ import { dirname, join, posix, relative, sep } from "node:path";
 import type { Logger } from "pino";
 import { identifyCgroup } from "../cgroup/discovery.js";
 import type { CgroupVersion } from "../cgroup/files.js";
-import { scanCgroupRoot, type DiscoveredCgroup } from "../cgroup/scan.js";
+import { walkCgroupRoot } from "../cgroup/scan.js";
 import { CgroupReader, type ReadProblem } from "./fast-read.js";
 import type { AgentMetrics } from "./metrics.js";
 import { emptyRow } from "../cgroup/reading.js";
@@ -145,35 +145,41 @@ export class Sampler {
   }
 
   private async rescan(now: number): Promise<void> {
-    let found: DiscoveredCgroup[];
+    const { store, log } = this.opts;
+    // what the walk finds, by path; the cgroups held and live are only marked, not identified anew
+    const seen = new Set<TrackedCgroup>();
+    const pods: string[] = [];
     try {
-      const scan = await scanCgroupRoot(this.opts.cgroupRoot);
+      const scan = await walkCgroupRoot(this.opts.cgroupRoot, {
+        known: (path) => {
+          const entry = store.get(path);
+          if (!entry || entry.goneAt !== undefined) return undefined; // new, or back: tracked anew below
+          seen.add(entry);
+          if (entry.cgroup.kind === "pod") pods.push(entry.cgroup.path);
+          return entry.cgroup.kind;
+        },
+        found: (cgroup) => {
+          const known = store.get(cgroup.path);
+          if (!known)
+            log.info({ cgroup: cgroup.relPath, kind: cgroup.kind, podUID: cgroup.podUID }, "tracking cgroup");
+          const entry = store.track(cgroup);
+          if (!known) entry.createdSinceStart = this.ready;
+          seen.add(entry);
+          if (cgroup.kind === "pod") pods.push(cgroup.path);
+        },
+      });
       this.version = scan.version;
       this.memoryRoot = scan.memoryRoot;
-      found = scan.cgroups;
     } catch (err) {
       // the root itself failing is not a reason to drop what is known: keep sampling known cgroups
-      this.opts.log.error({ err: err instanceof Error ? err.message : String(err) }, "cgroup scan failed");
+      log.error({ err: err instanceof Error ? err.message : String(err) }, "cgroup scan failed");
       return;
     }
-    const seen = new Set<string>();
-    for (const cgroup of found) {
-      seen.add(cgroup.path);
-      const known = this.opts.store.get(cgroup.path);
-      if (!known)
-        this.opts.log.info(
-          { cgroup: cgroup.relPath, kind: cgroup.kind, podUID: cgroup.podUID },
-          "tracking cgroup",
-        );
-      const entry = this.opts.store.track(cgroup);
-      if (!known) entry.createdSinceStart = this.ready;
-    }
-    for (const entry of this.opts.store.all()) {
-      if (entry.goneAt === undefined && !seen.has(entry.cgroup.path)) this.vanished(entry, now);
+    for (const entry of store.all()) {
+      if (entry.goneAt === undefined && !seen.has(entry)) this.vanished(entry, now);
     }
     // where new pods and containers appear: each pod cgroup, and the QoS class's and kubepods
     // directories above any pod seen so far, kept while they exist (even with no pod in them)
-    const pods = found.filter((c) => c.kind === "pod").map((c) => c.path);
     for (const pod of pods) this.podParents.add(dirname(pod)).add(dirname(dirname(pod)));
     for (const dir of this.podParents) if (!existsSync(dir)) this.podParents.delete(dir);
     this.births?.sync(new Set([...pods, ...this.podParents]));

@@ -58,7 +58,7 @@ async function handle(opts: AgentServerOptions, req: IncomingMessage, res: Serve
         return sendText(res, 503, `no signed serving certificate: ${opts.certificate.pending}\n`);
       return sendText(res, 200, "ok\n");
     case "/metrics": {
-      const body = await opts.metrics.registry.metrics();
+      const body = await opts.metrics.scrape();
       res.writeHead(200, { "Content-Type": opts.metrics.registry.contentType });
       res.end(body);
       return;

@@ -57,9 +57,9 @@ export class HistoryStore {
   prune(now: number): TrackedCgroup[] {
     const keep = this.opts.goneRetentionS ?? DEFAULT_GONE_RETENTION_S;
     const dropped: TrackedCgroup[] = [];
-    for (const [path, entry] of this.byPath) {
+    for (const entry of this.byPath.values()) {
       if (entry.goneAt !== undefined && now - entry.goneAt > keep) {
-        this.byPath.delete(path);
+        this.byPath.delete(entry.cgroup.path);
         dropped.push(entry);
       }
     }

@@ -5,6 +5,9 @@
  * renamed by v1-stat.ts). NaN means "the kernel did not say".
  */
 
+/** A memory.stat in v2 key names; a key absent, or undefined, is one the file did not have. */
+export type StatValues = Readonly<Record<string, number | undefined>>;
+
 /**
  * Kernel memory counters of v2 memory.stat, in the order messages list them. sec_pagetables
  * (KVM's secondary page tables, 6.0+) is left to other_kernel: no container workload grows it.
@@ -26,7 +29,7 @@ export type KernelPart = (typeof KERNEL_PARTS)[number] | "other_kernel";
  * (cgroup-v2.rst "memory.stat": "shmem pages are on anon memory management lists"), while the
  * type-based `file` counter does include them. Without the LRU counters: file - shmem.
  */
-export function pageCacheOf(stat: Readonly<Record<string, number>>): number {
+export function pageCacheOf(stat: StatValues): number {
   const active = stat.active_file;
   const inactive = stat.inactive_file;
   if (active !== undefined || inactive !== undefined) return (active ?? 0) + (inactive ?? 0);
@@ -41,7 +44,7 @@ export function pageCacheOf(stat: Readonly<Record<string, number>>): number {
  * (mem_cgroup_charge_skmem). Kernels before 5.18 print no `kernel`: the sum of the parts shown.
  * v1's memory.stat holds no kernel memory at all (it lives in memory.kmem.*): NaN.
  */
-export function kernelOf(stat: Readonly<Record<string, number>>): number {
+export function kernelOf(stat: StatValues): number {
   const sock = stat.sock ?? 0;
   if (stat.kernel !== undefined) return stat.kernel + sock;
   let sum = 0;
@@ -96,7 +99,7 @@ export function workingSetOf(usage: number, stat: Record<string, number> | undef
  * slab_reclaimable (dentries, inodes) comes back under pressure. v1's memory.stat has no kernel
  * memory at all (kmem lives in memory.kmem.*), so there it is anon + shmem.
  */
-export function unreclaimable(stat: Readonly<Record<string, number>>, anon: number): number {
+export function unreclaimable(stat: StatValues, anon: number): number {
   const kernel =
     stat.kernel !== undefined
       ? stat.kernel - (stat.slab_reclaimable ?? 0)

@@ -1,4 +1,4 @@
-import { KERNEL_PARTS, kernelOf, pageCacheOf, unreclaimable } from "./memory-stat.js";
+import { KERNEL_PARTS, kernelOf, pageCacheOf, unreclaimable, type StatValues } from "./memory-stat.js";
 import { survivors } from "./procs.js";
 import type { MemorySample } from "./sample.js";
 
@@ -68,7 +68,7 @@ export function emptyRow(): Float64Array {
  * v1-stat.ts), holding at least the keys the columns need. The only place the derived
  * quantities are computed (formulas and their sources in memory-stat.ts).
  */
-export function setStatColumns(row: Float64Array, stat: Readonly<Record<string, number>>): void {
+export function setStatColumns(row: Float64Array, stat: StatValues): void {
   const anon = stat.anon;
   row[S.anon] = anon ?? NaN;
   row[S.file] = stat.file ?? NaN;

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { identifyCgroup, type CgroupIdentity } from "./discovery.js";
@@ -46,6 +47,37 @@ export async function scanCgroupRoot(
   root: string,
   limits: ScanLimits = DEFAULT_SCAN_LIMITS,
 ): Promise<ScanResult> {
+  const cgroups: DiscoveredCgroup[] = [];
+  const layout = await walkCgroupRoot(root, { found: (c) => cgroups.push(c) }, limits);
+  return { ...layout, cgroups };
+}
+
+/** What a walk tells as it goes, for a caller that keeps what it found before (the agent). */
+export interface CgroupWalker {
+  /**
+   * The kind of a cgroup the caller already holds, by its absolute path: it is neither
+   * identified nor reported again. undefined: not held, identify it and report it if it is one.
+   */
+  known?(path: string): CgroupIdentity["kind"] | undefined;
+  /** a pod or container cgroup not known to the caller */
+  found(cgroup: DiscoveredCgroup): void;
+}
+
+/**
+ * scanCgroupRoot, told as it goes. The agent walks every minute at 1500 cgroups and keeps what it
+ * found: asking it what it already holds leaves out the identification and the record of every
+ * known cgroup, which were most of the walk's CPU and, living for the whole walk under the
+ * DaemonSet's 1 MiB semi-space, were promoted to the old generation at every walk (+5 MiB RSS).
+ *
+ * The directories below the root are listed with synchronous reads: a cgroup directory lists
+ * from memory (kernfs), and the thread pool's round trip per directory cost more than the listing
+ * itself (measured at 1000 containers: 84 ms CPU per walk with fs/promises, 58 ms in place).
+ */
+export async function walkCgroupRoot(
+  root: string,
+  walker: CgroupWalker,
+  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+): Promise<Omit<ScanResult, "cgroups">> {
   let entries: string[];
   try {
     entries = await readdir(root);
@@ -59,37 +91,38 @@ export async function scanCgroupRoot(
     );
   }
   const memoryRoot = memoryHierarchyPath(resolve(root), layout);
-  const cgroups: DiscoveredCgroup[] = [];
-  let queue: { relPath: string; depth: number }[] = [{ relPath: "", depth: 0 }];
+  // directories are named by concatenation, not path.join: memoryRoot is resolved and a listed
+  // name is never "", "." or "..", so the result is the same and the walk makes half the garbage
+  let queue: { relPath: string; dir: string; depth: number }[] = [{ relPath: "", dir: memoryRoot, depth: 0 }];
   let visited = 0;
   while (queue.length > 0 && visited < limits.maxDirs) {
     const next: typeof queue = [];
-    for (const { relPath, depth } of queue) {
+    for (const { relPath, dir, depth } of queue) {
       if (visited++ >= limits.maxDirs) break;
-      for (const name of await subdirectories(posix.join(memoryRoot, relPath))) {
+      const parent = dir.endsWith("/") ? dir : `${dir}/`;
+      for (const name of subdirectories(dir)) {
+        const childDir = parent + name;
+        let kind = walker.known?.(childDir);
         const childRel = relPath === "" ? name : `${relPath}/${name}`;
-        const identity = identifyCgroup(childRel);
-        if (identity) {
-          cgroups.push({
-            ...identity,
-            path: posix.join(memoryRoot, childRel),
-            relPath: childRel,
-            version: layout.version,
-          });
+        if (kind === undefined) {
+          const identity = identifyCgroup(childRel);
+          if (identity)
+            walker.found({ ...identity, path: childDir, relPath: childRel, version: layout.version });
+          kind = identity?.kind;
         }
-        if (identity?.kind !== "container" && depth + 1 < limits.maxDepth) {
-          next.push({ relPath: childRel, depth: depth + 1 });
+        if (kind !== "container" && depth + 1 < limits.maxDepth) {
+          next.push({ relPath: childRel, dir: childDir, depth: depth + 1 });
         }
       }
     }
     queue = next;
   }
-  return { mode: layout.mode, version: layout.version, memoryRoot, cgroups };
+  return { mode: layout.mode, version: layout.version, memoryRoot };
 }
 
-async function subdirectories(dir: string): Promise<string[]> {
+function subdirectories(dir: string): string[] {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
     return entries.filter((e) => e.isDirectory()).map((e) => e.name);
   } catch {
     return []; // vanished or unreadable: nothing below it to report
