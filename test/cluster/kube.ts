@@ -98,6 +98,7 @@ export interface MI {
       evidence: Record<string, unknown>;
       firstSeen: string;
       resolved?: boolean;
+      unverified?: string;
     }[];
     recommendations?: { type: string; patch: string; suggested: { limits?: { memory?: string } } }[];
   };
