@@ -1,4 +1,11 @@
-import { decodeValue, encodeHistory, type HistoryColumns, type HistoryJSON } from "./history-wire.js";
+import {
+  decodeValue,
+  encodeHistory,
+  viewColumns,
+  type HistoryColumns,
+  type HistoryJSON,
+  type HistoryView,
+} from "./history-wire.js";
 import { COLUMNS, COLUMN_COUNT, S, emptyRow, type ColumnName } from "./reading.js";
 
 export interface HistoryOptions {
@@ -228,6 +235,15 @@ export class CgroupHistory {
 
   /** The same decoded, as typed arrays (what a Series is copied from). */
   toColumns(sinceT = -Infinity): HistoryColumns {
+    return viewColumns(this.view(sinceT));
+  }
+
+  /**
+   * The same read in place: the times copied, each column read from the rings only when asked
+   * for, straight into the caller's buffer (the controller's Series), so that a pass over its
+   * copies allocates no columns. Valid until the next append.
+   */
+  view(sinceT = -Infinity): HistoryView {
     const rawIdx = this.raw.indexes(sinceT, Infinity);
     const firstRawT = rawIdx.length > 0 ? (this.raw.t[rawIdx[0] ?? 0] ?? Infinity) : Infinity;
     const parts: [Ring, number[]][] = [];
@@ -240,18 +256,27 @@ export class CgroupHistory {
     // to the millisecond, as served
     for (const [ring, idx] of parts)
       for (const i of idx) t[k++] = Math.round((ring.t[i] as number) * 1000) / 1000;
-    const out = { t } as HistoryColumns;
-    COLUMNS.forEach((series, s) => {
-      const base = COUNTER[s] ? (this.st[BASE + s] ?? 0) : 0;
-      const column = new Float64Array(n);
-      k = 0;
-      for (const [ring, idx] of parts) {
-        const values = ring.column(s);
-        if (values === undefined) column.fill(NaN, k, (k += idx.length));
-        else for (const i of idx) column[k++] = (values[i] as number) + base;
-      }
-      out[series.name] = column;
-    });
-    return out;
+    const st = this.st;
+    return {
+      t,
+      read(name, out, at, from, to) {
+        const s = S[name];
+        const base = COUNTER[s] ? (st[BASE + s] ?? 0) : 0;
+        let start = 0; // of the part, in the view
+        for (const [ring, idx] of parts) {
+          const end = start + idx.length;
+          const a = Math.max(start, from);
+          const b = Math.min(end, to);
+          if (a < b) {
+            const values = ring.column(s);
+            if (values === undefined) out.fill(NaN, at + a - from, at + b - from);
+            else
+              for (let j = a; j < b; j++)
+                out[at + j - from] = (values[idx[j - start] as number] as number) + base;
+          }
+          start = end;
+        }
+      },
+    };
   }
 }
