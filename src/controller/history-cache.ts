@@ -63,9 +63,10 @@ export class HistoryCache {
    * Folds an agent's answer about one pod (asked with sinceFor, same window) into the copies and
    * returns the pod's cgroups (but the sandbox) with their histories as far back as the copies
    * reach, as views of the copies: read them before the pod's next merge (no await between).
-   * Views, not copies: a pass over 10 000 pods would otherwise allocate ~70 KB of columns per
-   * pod only to copy them again into the rules' Series, and the allocator keeps much of what
-   * such churn frees between the copies that live on (measured: ~50 MiB of RSS at 2000 pods).
+   * Views, not copies: a pass would otherwise allocate ~70 KB of columns per pod only to copy
+   * them again into the rules' Series, and the allocator keeps much of what such churn frees
+   * between the copies that live on (measured offline at 2000 pods: ~35 MiB of RSS; make
+   * bench-scale: external memory 108 -> 30 MiB with the copies held smaller too).
    * A cgroup the agent no longer lists is dropped here too.
    */
   merge(podUID: string, answer: ContainersResponse, nowMs: number, windowS = Infinity): CgroupEntry[] {
