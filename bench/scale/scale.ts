@@ -351,12 +351,26 @@ const pidOf = (name: string) => {
 };
 
 // --- the controller under test, and its RSS
+/**
+ * The V8 flags the controller runs with: the Deployment's NODE_OPTIONS (config/controller), or
+ * CONTROLLER_NODE_OPTIONS where set ("" for Node's defaults).
+ */
+function controllerNodeOptions(): string[] {
+  const own = process.env.CONTROLLER_NODE_OPTIONS;
+  if (own !== undefined) return own.split(/\s+/).filter(Boolean);
+  const file = "config/controller/deployment.yaml";
+  const m = /- name: NODE_OPTIONS\n\s*value: "?([^"\n]*)"?\n/.exec(readFileSync(file, "utf8"));
+  if (!m?.[1]) throw new Error(`no NODE_OPTIONS in ${file}`);
+  return m[1].trim().split(/\s+/);
+}
+const NODE_FLAGS = controllerNodeOptions();
 let controller: ChildProcess | undefined;
 function startController(): ChildProcess {
   const out = createWriteStream(join(logDir, "controller.log"));
   const child = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
       // CONTROLLER_PROF=1: a V8 CPU profile of the whole run, written at exit into the log directory
       ...(process.env.CONTROLLER_PROF ? ["--cpu-prof", "--cpu-prof-dir", logDir] : []),
       "dist/src/cli/main.js",
@@ -807,7 +821,7 @@ console.log(
     `(no kubelet, no containers); etcd + kube-apiserver ${process.env.K8S_VERSION ?? ""} and the ` +
     `controller as local processes on this machine ` +
     `(${(await import("node:os")).cpus().length} cores)\n` +
-    `${MIS} MemoryInspections x ${PODS_PER_MI} pods on ${NODES} nodes, spec.interval ${INTERVAL}, ${WORKERS} workers\n`,
+    `${MIS} MemoryInspections x ${PODS_PER_MI} pods on ${NODES} nodes, spec.interval ${INTERVAL}, ${WORKERS} workers, controller V8 flags: ${NODE_FLAGS.join(" ") || "(Node's defaults)"}\n`,
 );
 for (const c of [header, ...cells])
   console.log(c.map((v, i) => (i < 3 ? v.padEnd(widths[i] as number) : v)).join("  "));

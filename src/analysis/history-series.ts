@@ -1,6 +1,8 @@
 import { CgroupHistory } from "../cgroup/history.js";
 import {
   decodeValue,
+  isView,
+  viewColumns,
   type AnyHistory,
   type HistoryColumns,
   type HistoryJSON,
@@ -114,7 +116,12 @@ export function seriesFromHistories(
     instances.forEach((inst, k) => {
       const a = from[k] as number;
       const b = to[k] as number;
-      copyColumn(col, at, inst.history[key], a, b);
+      const h = inst.history;
+      // a view (the controller's copy) is read in place, straight into the Series
+      if (isView(h)) {
+        if (key === "t") col.set(h.t.subarray(a, b), at);
+        else h.read(key, col, at, a, b);
+      } else copyColumn(col, at, h[key], a, b);
       at += b - a;
     });
   };
@@ -145,10 +152,12 @@ export function seriesFromHistories(
  */
 function seriesInOrder(instances: readonly HistoryInstance[], since: number, own: boolean): Series {
   const refs: [HistoryInstance, number][] = [];
-  for (const inst of instances)
+  for (const { history, cgroupVersion } of instances) {
+    const inst = { history: isView(history) ? viewColumns(history) : history, cgroupVersion };
     inst.history.t.forEach((t, i) => {
       if (t >= since) refs.push([inst, i]);
     });
+  }
   refs.sort((a, b) => (a[0].history.t[a[1]] as number) - (b[0].history.t[b[1]] as number));
   const single = refs.map(([inst, i]): HistoryInstance => ({
     cgroupVersion: inst.cgroupVersion,

@@ -20,8 +20,35 @@ export type HistoryJSON = { t: number[] } & Record<ColumnName | "working_set", W
  */
 export type HistoryColumns = { t: Float64Array } & Record<ColumnName, Float64Array>;
 
-/** A history as either form: served JSON, or decoded columns. */
-export type AnyHistory = HistoryJSON | HistoryColumns;
+/**
+ * A history read where it is kept, without a copy (CgroupHistory.view): the sample times, and
+ * each column read on demand into the caller's buffer, decoded as HistoryColumns would hold it.
+ * Valid until its history next changes: read it before anything else appends to it.
+ */
+export interface HistoryView {
+  readonly t: Float64Array;
+  /** out[at + k] = column `name` at index from + k, for k < to - from */
+  read(name: ColumnName, out: Float64Array, at: number, from: number, to: number): void;
+}
+
+/** A history as any of its forms: served JSON, decoded columns, or a view of where it is kept. */
+export type AnyHistory = HistoryJSON | HistoryColumns | HistoryView;
+
+export function isView(h: AnyHistory): h is HistoryView {
+  return typeof (h as Partial<HistoryView>).read === "function";
+}
+
+/** A view's columns, copied. */
+export function viewColumns(view: HistoryView): HistoryColumns {
+  const n = view.t.length;
+  const out = { t: view.t } as HistoryColumns;
+  for (const { name } of COLUMNS) {
+    const column = new Float64Array(n);
+    view.read(name, column, 0, 0, n);
+    out[name] = column;
+  }
+  return out;
+}
 
 export function encodeValue(v: number): WireValue {
   if (Number.isNaN(v)) return null;

@@ -1,4 +1,11 @@
-import { decodeValue, encodeHistory, type HistoryColumns, type HistoryJSON } from "./history-wire.js";
+import {
+  decodeValue,
+  encodeHistory,
+  viewColumns,
+  type HistoryColumns,
+  type HistoryJSON,
+  type HistoryView,
+} from "./history-wire.js";
 import { COLUMNS, COLUMN_COUNT, S, emptyRow, type ColumnName } from "./reading.js";
 
 export interface HistoryOptions {
@@ -31,14 +38,24 @@ const BASE = 3 * COLUMN_COUNT;
 const LAST = 4 * COLUMN_COUNT;
 const STORED = 5 * COLUMN_COUNT;
 
+/** Ring.slot: a series never offered, or offered with one value only (kept in Ring.konst) */
+const NEVER = -1;
+const CONST = -2;
+
 /**
  * A fixed-capacity ring of sample times and Float32 columns, all columns in one array (one
- * allocation per ring, not one per series) holding only the series the cgroup has offered.
+ * allocation per ring, not one per series) holding only the series the cgroup has offered and
+ * that have changed: a series with one value since the ring's first sample (a limit, a counter
+ * that never moved, swap off) is that value, not a column: 3 to 12 of the 14 columns a v1
+ * recording offers over an hour, 8 to 13 of 28 on v2. The controller holds a copy per target
+ * container, its largest memory at scale; the agent one per container of its node.
  */
 class Ring {
   readonly t: Float64Array;
-  /** series -> column slot in `data`, -1 while the series has never had a value */
-  private readonly slot = new Int8Array(COLUMN_COUNT).fill(-1);
+  /** series -> column slot in `data`, or NEVER, or CONST */
+  private readonly slot = new Int8Array(COLUMN_COUNT).fill(NEVER);
+  /** the value of a CONST series, as stored (Float32) */
+  private readonly konst = new Float32Array(COLUMN_COUNT);
   private data = new Float32Array(0);
   private width = 0;
   head = 0;
@@ -51,40 +68,68 @@ class Ring {
   push(t: number, row: Float64Array, at: number): void {
     const i = this.head;
     this.t[i] = t;
+    let grow = false;
     for (let s = 0; s < COLUMN_COUNT; s++) {
       const v = row[at + s] ?? NaN;
-      let k = this.slot[s] ?? -1;
-      if (k < 0) {
-        if (Number.isNaN(v)) continue;
-        k = this.addColumns(row, at, s);
+      const k = this.slot[s] ?? NEVER;
+      if (k >= 0) this.data[k * this.cap + i] = v;
+      else if (k === CONST)
+        grow ||= Math.fround(v) !== this.konst[s]; // NaN included
+      else if (!Number.isNaN(v)) {
+        if (this.len > 0) grow = true;
+        else {
+          this.slot[s] = CONST;
+          this.konst[s] = v;
+        }
       }
-      this.data[k * this.cap + i] = v;
     }
+    if (grow) this.addColumns(row, at, i);
     this.head = (i + 1) % this.cap;
     if (this.len < this.cap) this.len++;
   }
 
-  // Adds every new series of the row at once, and those that follow them a reading later
-  // (procs_kept after procs): growing column by column would leave a trail of freed arrays that
-  // the allocator keeps as resident memory (measured: +12 MiB RSS at 1500 cgroups).
-  private addColumns(row: Float64Array, at: number, from: number): number {
-    let added = 0;
-    for (let s = from; s < COLUMN_COUNT; s++) {
-      if ((this.slot[s] ?? -1) >= 0 || Number.isNaN(row[at + s] ?? NaN)) continue;
-      this.slot[s] = this.width + added++;
-      const next = FOLLOWS[s] ?? -1;
-      if (next >= 0 && (this.slot[next] ?? -1) < 0) this.slot[next] = this.width + added++;
+  // Adds every series of the row that needs a column now, and those that follow them a reading
+  // later (procs_kept after procs), at once: growing column by column would leave a trail of
+  // freed arrays that the allocator keeps as resident memory (measured: +12 MiB RSS at 1500
+  // cgroups). A CONST series' column holds its value where the ring was written, a new one NaN.
+  private addColumns(row: Float64Array, at: number, i: number): void {
+    const added: number[] = [];
+    /** per added series, what the ring's written positions hold: its one value, or NaN */
+    const before: number[] = [];
+    const add = (s: number, value: number) => {
+      this.slot[s] = this.width + added.length;
+      added.push(s);
+      before.push(value);
+    };
+    for (let s = 0; s < COLUMN_COUNT; s++) {
+      const v = row[at + s] ?? NaN;
+      const k = this.slot[s] ?? NEVER;
+      if (k === CONST) {
+        if (Math.fround(v) !== this.konst[s]) add(s, this.konst[s] as number);
+      } else if (k === NEVER && !Number.isNaN(v)) {
+        add(s, NaN);
+        const next = FOLLOWS[s] ?? -1;
+        if (next >= 0 && this.slot[next] === NEVER) add(next, NaN);
+      }
     }
-    const grown = new Float32Array((this.width + added) * this.cap).fill(NaN);
+    const grown = new Float32Array((this.width + added.length) * this.cap);
     grown.set(this.data);
+    added.forEach((s, j) => {
+      const from = (this.width + j) * this.cap;
+      grown.fill(before[j] as number, from, from + this.cap);
+      grown[from + i] = row[at + s] ?? NaN;
+    });
     this.data = grown;
-    this.width += added;
-    return this.slot[from] ?? 0;
+    this.width += added.length;
   }
 
-  /** the values of series s by ring position, or undefined while it has never had one */
-  column(s: number): Float32Array | undefined {
-    const k = this.slot[s] ?? -1;
+  /**
+   * the values of series s by ring position, its one value (CONST), or undefined while it has
+   * never had one
+   */
+  column(s: number): Float32Array | number | undefined {
+    const k = this.slot[s] ?? NEVER;
+    if (k === CONST) return this.konst[s];
     return k < 0 ? undefined : this.data.subarray(k * this.cap, (k + 1) * this.cap);
   }
 
@@ -100,7 +145,7 @@ class Ring {
   }
 
   bytes(): number {
-    return this.t.byteLength + this.data.byteLength;
+    return this.t.byteLength + this.data.byteLength + this.konst.byteLength;
   }
 }
 
@@ -228,6 +273,15 @@ export class CgroupHistory {
 
   /** The same decoded, as typed arrays (what a Series is copied from). */
   toColumns(sinceT = -Infinity): HistoryColumns {
+    return viewColumns(this.view(sinceT));
+  }
+
+  /**
+   * The same read in place: the times copied, each column read from the rings only when asked
+   * for, straight into the caller's buffer (the controller's Series), so that a pass over its
+   * copies allocates no columns. Valid until the next append.
+   */
+  view(sinceT = -Infinity): HistoryView {
     const rawIdx = this.raw.indexes(sinceT, Infinity);
     const firstRawT = rawIdx.length > 0 ? (this.raw.t[rawIdx[0] ?? 0] ?? Infinity) : Infinity;
     const parts: [Ring, number[]][] = [];
@@ -240,18 +294,28 @@ export class CgroupHistory {
     // to the millisecond, as served
     for (const [ring, idx] of parts)
       for (const i of idx) t[k++] = Math.round((ring.t[i] as number) * 1000) / 1000;
-    const out = { t } as HistoryColumns;
-    COLUMNS.forEach((series, s) => {
-      const base = COUNTER[s] ? (this.st[BASE + s] ?? 0) : 0;
-      const column = new Float64Array(n);
-      k = 0;
-      for (const [ring, idx] of parts) {
-        const values = ring.column(s);
-        if (values === undefined) column.fill(NaN, k, (k += idx.length));
-        else for (const i of idx) column[k++] = (values[i] as number) + base;
-      }
-      out[series.name] = column;
-    });
-    return out;
+    const st = this.st;
+    return {
+      t,
+      read(name, out, at, from, to) {
+        const s = S[name];
+        const base = COUNTER[s] ? (st[BASE + s] ?? 0) : 0;
+        let start = 0; // of the part, in the view
+        for (const [ring, idx] of parts) {
+          const end = start + idx.length;
+          const a = Math.max(start, from);
+          const b = Math.min(end, to);
+          if (a < b) {
+            const values = ring.column(s);
+            if (values === undefined) out.fill(NaN, at + a - from, at + b - from);
+            else if (typeof values === "number") out.fill(values + base, at + a - from, at + b - from);
+            else
+              for (let j = a; j < b; j++)
+                out[at + j - from] = (values[idx[j - start] as number] as number) + base;
+          }
+          start = end;
+        }
+      },
+    };
   }
 }

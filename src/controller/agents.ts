@@ -31,9 +31,12 @@ export interface AgentClientOptions {
   metrics: ControllerMetrics;
 }
 
-/** What the agents said about a set of pods in one pass: cgroups per pod, and the nodes that did not answer. */
-export interface AgentData {
-  byPod: Map<string, CgroupEntry[]>;
+/**
+ * What the agents said about a set of pods in one pass: what the caller made of each pod's
+ * cgroups (collect's `use`), and the nodes that did not answer.
+ */
+export interface AgentData<R> {
+  byPod: Map<string, R>;
   unavailable: { node: string; reason: string }[];
 }
 
@@ -58,16 +61,25 @@ export class AgentClient {
     return new Map(runningAgents(pods, this.opts.namespace).map((p) => [p.spec.nodeName as string, p]));
   }
 
-  /** `windowS`: how far back the asking inspection looks (its spec.window) */
-  async collect(targets: Pod[], pods: PodLookup, windowS: number): Promise<AgentData> {
+  /**
+   * `windowS`: how far back the asking inspection looks (its spec.window). Each pod's cgroups
+   * are handed to `use` as soon as its answer is in, their histories read in place from the
+   * copies (history-cache.ts): what `use` returns is what the pass keeps.
+   */
+  async collect<R>(
+    targets: Pod[],
+    pods: PodLookup,
+    windowS: number,
+    use: (pod: Pod, entries: CgroupEntry[]) => R,
+  ): Promise<AgentData<R>> {
     // a pass over every copy: once a minute, not once per inspection pass
     if (Date.now() - this.prunedAt > 60_000) {
       this.cache.prune(Date.now() - FORGET_AFTER_MS);
       this.prunedAt = Date.now();
     }
     const agents = this.agentsByNode(pods);
-    const byPod = new Map<string, CgroupEntry[]>();
-    const unavailable: AgentData["unavailable"] = [];
+    const byPod = new Map<string, R>();
+    const unavailable: AgentData<R>["unavailable"] = [];
     const byNode = new Map<string, Pod[]>();
     for (const p of targets) {
       if (!p.spec.nodeName) continue;
@@ -82,12 +94,13 @@ export class AgentClient {
         }
         for (const pod of pods) {
           const end = this.opts.metrics.agentRequests.startTimer({ node });
+          const uid = pod.metadata.uid;
+          let entries: CgroupEntry[];
           try {
-            const uid = pod.metadata.uid;
             const since = this.cache.sinceFor(uid, windowS);
             const query = `podUID=${uid}${since === undefined ? "" : `&since=${since}`}`;
             const res = await this.get(node, agent.status.podIP, `/v1/containers?${query}`);
-            byPod.set(uid, this.cache.merge(uid, res, Date.now(), windowS));
+            entries = this.cache.merge(uid, res, Date.now(), windowS);
             end({ result: "ok" });
           } catch (err) {
             end({ result: "error" });
@@ -99,6 +112,8 @@ export class AgentClient {
             );
             return; // the rest of this node's pods would fail the same way
           }
+          // no await since the merge: the views are of the copies as this answer left them
+          byPod.set(uid, use(pod, entries));
         }
       }),
     );

@@ -173,15 +173,16 @@ export class Reconciler {
       target.pods.length &&
       (spec.rules.leak.enabled || spec.rules.throttle.enabled)
     ) {
-      const data = await this.d.agents.collect(target.pods, this.d.pods, spec.windowMs / 1000);
+      const data = await this.d.agents.collect(
+        target.pods,
+        this.d.pods,
+        spec.windowMs / 1000,
+        (pod, entries) =>
+          analyzePodCgroups(pod, entries, spec, target.workload ?? podWorkload(pod), now.getTime() / 1000),
+      );
       cgroups = {
         unavailable: data.unavailable,
-        analyses: target.pods.flatMap((pod) => {
-          const entries = data.byPod.get(pod.metadata.uid);
-          return entries
-            ? analyzePodCgroups(pod, entries, spec, target.workload ?? podWorkload(pod), now.getTime() / 1000)
-            : [];
-        }),
+        analyses: target.pods.flatMap((pod) => data.byPod.get(pod.metadata.uid) ?? []),
       };
     }
     const inspection = { name: mi.metadata.name, namespace: mi.metadata.namespace };

@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import { CgroupHistory } from "../../../src/cgroup/history.js";
-import { S, emptyRow } from "../../../src/cgroup/reading.js";
+import { COLUMNS, S, emptyRow, rowFromSample } from "../../../src/cgroup/reading.js";
+import { traceToSamples } from "../../../src/cgroup/trace.js";
 import { HistoryStore } from "../../../src/agent/store.js";
 import type { DiscoveredCgroup } from "../../../src/cgroup/scan.js";
+import { loadTrace, TRACE_FILES } from "../cgroup/fixtures.js";
 
 function row(values: Partial<Record<keyof typeof S, number>>): Float64Array {
   const r = emptyRow();
@@ -79,6 +81,72 @@ describe("CgroupHistory", () => {
     h.append(1, row({ usage: 1 }));
     expect(h.bytes() - empty).to.be.lessThan(2 * (180 + 180) * 4 + 1);
   });
+});
+
+describe("CgroupHistory: a series with one value is held as that value", () => {
+  it("keeps it until it changes, then gives every sample its own again, across the ring's wrap", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 4 });
+    const empty = h.bytes();
+    for (let t = 1; t <= 3; t++) h.append(t, row({ usage: 7, limit: 100 }));
+    expect(h.bytes(), "two values, no column").to.equal(empty);
+    h.append(4, row({ usage: 7, limit: 200 }));
+    h.append(5, row({ usage: 7 })); // limit not read: NaN is a change too
+    h.append(6, row({ usage: 7, limit: 200, swap: 0 }));
+    const json = h.toJSON();
+    expect(json.t).to.deep.equal([3, 4, 5, 6]);
+    expect(json.usage).to.deep.equal([7, 7, 7, 7]);
+    expect(json.limit).to.deep.equal([100, 200, null, 200]);
+    expect(json.swap).to.deep.equal([null, null, null, 0]);
+  });
+
+  it("a value first seen after the first sample takes a column: before it, nothing was read", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 3 });
+    h.append(1, row({ usage: 1 }));
+    h.append(2, row({ usage: 1, procs: 2 }));
+    h.append(3, row({ usage: 1, procs: 2, procs_kept: 2 }));
+    expect(h.toJSON().procs).to.deep.equal([null, 2, 2]);
+    expect(h.toJSON().procs_kept).to.deep.equal([null, null, 2]);
+  });
+
+  it("a counter that never moves reads back as itself, and its increase once it does", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    for (let t = 1; t <= 3; t++) h.append(t, row({ oom_kill: 2 ** 40 }));
+    h.append(4, row({ oom_kill: 2 ** 40 + 3 }));
+    expect(h.toJSON().oom_kill).to.deep.equal([2 ** 40, 2 ** 40, 2 ** 40, 2 ** 40 + 3]);
+  });
+
+  for (const file of TRACE_FILES) {
+    it(`${file}: every reading comes back as stored (Float32), folded or not`, () => {
+      const samples = traceToSamples(loadTrace(file));
+      const rows = samples.map((x, i) => rowFromSample(x, samples[i - 1]));
+      const n = rows.length;
+      const h = new CgroupHistory({ periodS: 1, retentionS: n, rawWindowS: n });
+      samples.forEach((x, i) => h.append(x.t, rows[i] as Float64Array));
+      const cols = h.toColumns();
+      COLUMNS.forEach(({ name, kind }, s) => {
+        const values = rows.map((r) => r[s] as number);
+        const base = values.find((v) => !Number.isNaN(v)) ?? 0;
+        const stored = values.map((v) =>
+          kind === "counter" ? Math.fround(v - base) + base : Math.fround(v),
+        );
+        expect([...cols[name]], name).to.deep.equal(stored);
+      });
+      // and a copy that folds and wraps serves what the same history without the elision would:
+      // the same readings, every column made to change once, then restored
+      const folded = new CgroupHistory({ periodS: 1, retentionS: 40, rawWindowS: 8, bucketS: 3 });
+      const moved = new CgroupHistory({ periodS: 1, retentionS: 40, rawWindowS: 8, bucketS: 3 });
+      const nudge = emptyRow().fill(1);
+      samples.forEach((x, i) => {
+        folded.append(x.t, rows[i] as Float64Array);
+        if (i === 0) moved.append(x.t - 10, nudge); // in a bucket of its own, before the window
+        moved.append(x.t, rows[i] as Float64Array);
+      });
+      const a = folded.toColumns(samples[0]!.t);
+      const b = moved.toColumns(samples[0]!.t);
+      for (const { name, kind } of COLUMNS)
+        if (kind === "gauge") expect([...a[name]], name).to.deep.equal([...b[name]]);
+    });
+  }
 });
 
 describe("HistoryStore", () => {

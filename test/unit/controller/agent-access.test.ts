@@ -40,7 +40,7 @@ describe("AgentAccess: the controller believes only the agent the memlens CA vou
 
   async function collectFrom(
     tls: { tlsCertFile: string; tlsKeyFile: string } | undefined,
-  ): Promise<AgentData> {
+  ): Promise<AgentData<number>> {
     const agent = await startAgent(
       {
         cgroupRoot: tmp,
@@ -64,7 +64,7 @@ describe("AgentAccess: the controller believes only the agent the memlens CA vou
         log,
         metrics: controllerMetrics(),
       });
-      return await client.collect([target], cache, 600);
+      return await client.collect([target], cache, 600, (_pod, entries) => entries.length);
     } finally {
       await agent.stop();
     }

@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import type { ContainersResponse } from "../../../src/agent/api.js";
+import { seriesFromHistories } from "../../../src/analysis/history-series.js";
+import type { Series } from "../../../src/analysis/series.js";
 import { CgroupHistory, type HistoryOptions } from "../../../src/cgroup/history.js";
-import { encodeHistory, type HistoryColumns } from "../../../src/cgroup/history-wire.js";
-import { rowFromSample } from "../../../src/cgroup/reading.js";
+import { encodeHistory, viewColumns, type HistoryView } from "../../../src/cgroup/history-wire.js";
+import { COLUMNS, rowFromSample } from "../../../src/cgroup/reading.js";
 import { traceToSamples } from "../../../src/cgroup/trace.js";
 import { HistoryCache } from "../../../src/controller/history-cache.js";
-import { loadTrace } from "../cgroup/fixtures.js";
+import { loadTrace, TRACE_FILES } from "../cgroup/fixtures.js";
 
 const UID = "pod-uid";
 // a short raw window and small buckets, so that the copy has to fold as the agent does
@@ -56,7 +58,7 @@ describe("HistoryCache: the controller's copy of an agent's history, fed only wh
         sent += JSON.stringify(got).length;
         full += JSON.stringify(answer(agent, undefined)).length;
         const [entry] = cache.merge(UID, got, 0);
-        expect(encodeHistory(entry?.history as HistoryColumns)).to.deep.equal(
+        expect(encodeHistory(viewColumns(entry?.history as HistoryView))).to.deep.equal(
           answer(agent, undefined).containers[0]?.history,
         );
       });
@@ -76,8 +78,8 @@ describe("HistoryCache: the controller's copy of an agent's history, fed only wh
     // what a full copy would show from the window's start on
     const full = new HistoryCache();
     const [whole] = full.merge(UID, answer(agent, undefined), 0);
-    const from = (h: HistoryColumns | undefined) => {
-      const json = encodeHistory(h as HistoryColumns);
+    const from = (h: HistoryView | undefined) => {
+      const json = encodeHistory(viewColumns(h as HistoryView));
       const first = json.t.findIndex((t) => t >= now - window);
       return json.usage.slice(first);
     };
@@ -118,4 +120,62 @@ describe("HistoryCache: the controller's copy of an agent's history, fed only wh
     expect(cache.sinceFor(UID)).to.equal(undefined);
     expect(cache.bytes()).to.equal(0);
   });
+
+  /** Every column of a Series, and the kernel parts, as plain arrays. */
+  const plain = (x: Series) => ({
+    ...Object.fromEntries(
+      Object.entries(x)
+        .filter(([, v]) => v instanceof Float64Array)
+        .map(([k, v]) => [k, [...(v as Float64Array)]]),
+    ),
+    parts: [...x.kernelParts()].map(([k, v]) => [k, [...v]]),
+    n: x.n,
+    hasStat: x.hasStat,
+  });
+
+  for (const file of TRACE_FILES) {
+    it(`${file}: the views, read in any slice, are the columns a copy would give, and so is their Series`, () => {
+      const samples = traceToSamples(loadTrace(file));
+      const version = samples[0]?.version ?? "v2";
+      // two instances of the container (a restart), the older folded into buckets
+      const mid = samples[samples.length >> 1]?.t ?? 0;
+      const [older, newer] = [samples.filter((x) => x.t < mid), samples.filter((x) => x.t >= mid)].map(
+        (part) => {
+          const h = new CgroupHistory(OPTIONS);
+          part.forEach((x, i) => h.append(x.t, rowFromSample(x, part[i - 1])));
+          return h;
+        },
+      ) as [CgroupHistory, CgroupHistory];
+      for (const h of [older, newer]) {
+        const view = h.view();
+        const whole = viewColumns(view);
+        const n = view.t.length;
+        for (const { name } of COLUMNS)
+          for (const [from, to] of [
+            [0, n],
+            [1, n - 1],
+            [n >> 1, n],
+            [0, 1],
+            [2, 2],
+          ] as const) {
+            const out = new Float64Array(to - from + 3).fill(-1);
+            view.read(name, out, 3, from, to);
+            expect([...out.subarray(0, 3)], name).to.deep.equal([-1, -1, -1]);
+            expect([...out.subarray(3)], name).to.deep.equal([...whole[name].subarray(from, to)]);
+          }
+      }
+      const instances = (views: boolean) =>
+        [older, newer].map((h) => ({
+          history: views ? h.view() : viewColumns(h.view()),
+          cgroupVersion: version,
+        }));
+      for (const since of [-Infinity, mid - 5, mid + 2]) {
+        const copied = plain(seriesFromHistories(instances(false), since, true));
+        expect(plain(seriesFromHistories(instances(true), since, true))).to.deep.equal(copied);
+        // listed newest first: the out-of-order path
+        const reversed = plain(seriesFromHistories(instances(true).reverse(), since, true));
+        expect(reversed).to.deep.equal(plain(seriesFromHistories(instances(false).reverse(), since, true)));
+      }
+    });
+  }
 });
