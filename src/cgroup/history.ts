@@ -17,6 +17,13 @@ export interface HistoryOptions {
   rawWindowS?: number;
   /** width of one downsampled point for older data, seconds (default 2 min) */
   bucketS?: number;
+  /**
+   * keep a series with one value since the first sample as that value, not a column (see Ring):
+   * for copies held by the thousand (the controller's); a writer that samples live (the agent)
+   * would grow its rings column by column as values first change, which the allocator keeps as
+   * resident memory (measured: 95 -> 119 MiB RSS at 1000 containers)
+   */
+  foldConstants?: boolean;
 }
 
 // Full resolution where it matters (an OOM kill, the minutes before it); 2-minute points older than
@@ -60,7 +67,10 @@ class Ring {
   private width = 0;
   head = 0;
   len = 0;
-  constructor(readonly cap: number) {
+  constructor(
+    readonly cap: number,
+    private readonly foldConstants: boolean,
+  ) {
     this.t = new Float64Array(cap);
   }
 
@@ -76,7 +86,7 @@ class Ring {
       else if (k === CONST)
         grow ||= Math.fround(v) !== this.konst[s]; // NaN included
       else if (!Number.isNaN(v)) {
-        if (this.len > 0) grow = true;
+        if (this.len > 0 || !this.foldConstants) grow = true;
         else {
           this.slot[s] = CONST;
           this.konst[s] = v;
@@ -178,9 +188,10 @@ export class CgroupHistory {
     const period = opts.periodS;
     const rawWindow = Math.min(opts.rawWindowS ?? DEFAULT_RAW_WINDOW_S, opts.retentionS);
     this.bucketS = Math.max(opts.bucketS ?? DEFAULT_BUCKET_S, period);
-    this.raw = new Ring(Math.max(1, Math.ceil(rawWindow / period)));
+    const fold = opts.foldConstants ?? false;
+    this.raw = new Ring(Math.max(1, Math.ceil(rawWindow / period)), fold);
     this.coarse =
-      opts.retentionS > rawWindow ? new Ring(Math.ceil(opts.retentionS / this.bucketS)) : undefined;
+      opts.retentionS > rawWindow ? new Ring(Math.ceil(opts.retentionS / this.bucketS), fold) : undefined;
     // offset and stored start at 0, the others NaN
     this.st.fill(NaN, BUCKET, BUCKET + 2 * COLUMN_COUNT);
     this.st.fill(NaN, BASE, BASE + 2 * COLUMN_COUNT);

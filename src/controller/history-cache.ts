@@ -80,7 +80,7 @@ export class HistoryCache {
       if (entry.podUID !== podUID || entry.kind === "sandbox") continue;
       const cached = before?.get(entry.cgroup) ?? {
         entry,
-        history: new CgroupHistory({ ...answer.historyOptions, retentionS }),
+        history: new CgroupHistory({ ...answer.historyOptions, retentionS, foldConstants: true }),
       };
       cached.entry = entry;
       cached.history.appendJSON(history);

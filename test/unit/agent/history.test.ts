@@ -83,9 +83,20 @@ describe("CgroupHistory", () => {
   });
 });
 
-describe("CgroupHistory: a series with one value is held as that value", () => {
-  it("keeps it until it changes, then gives every sample its own again, across the ring's wrap", () => {
+describe("CgroupHistory: a series with one value is held as that value (foldConstants, the controller's copies)", () => {
+  it("without it (the agent's live histories) every offered series has its column from the first sample", () => {
     const h = new CgroupHistory({ periodS: 1, retentionS: 4 });
+    const empty = h.bytes();
+    h.append(1, row({ usage: 7, limit: 100 }));
+    const first = h.bytes();
+    expect(first, "columns made at once").to.be.greaterThan(empty);
+    for (let t = 2; t <= 6; t++) h.append(t, row({ usage: 7 + t, limit: 200 }));
+    expect(h.bytes(), "and never grown again").to.equal(first);
+    expect(h.toJSON().limit).to.deep.equal([200, 200, 200, 200]);
+  });
+
+  it("keeps it until it changes, then gives every sample its own again, across the ring's wrap", () => {
+    const h = new CgroupHistory({ periodS: 1, retentionS: 4, foldConstants: true });
     const empty = h.bytes();
     for (let t = 1; t <= 3; t++) h.append(t, row({ usage: 7, limit: 100 }));
     expect(h.bytes(), "two values, no column").to.equal(empty);
@@ -100,7 +111,7 @@ describe("CgroupHistory: a series with one value is held as that value", () => {
   });
 
   it("a value first seen after the first sample takes a column: before it, nothing was read", () => {
-    const h = new CgroupHistory({ periodS: 1, retentionS: 3 });
+    const h = new CgroupHistory({ periodS: 1, retentionS: 3, foldConstants: true });
     h.append(1, row({ usage: 1 }));
     h.append(2, row({ usage: 1, procs: 2 }));
     h.append(3, row({ usage: 1, procs: 2, procs_kept: 2 }));
@@ -109,7 +120,7 @@ describe("CgroupHistory: a series with one value is held as that value", () => {
   });
 
   it("a counter that never moves reads back as itself, and its increase once it does", () => {
-    const h = new CgroupHistory({ periodS: 1, retentionS: 10 });
+    const h = new CgroupHistory({ periodS: 1, retentionS: 10, foldConstants: true });
     for (let t = 1; t <= 3; t++) h.append(t, row({ oom_kill: 2 ** 40 }));
     h.append(4, row({ oom_kill: 2 ** 40 + 3 }));
     expect(h.toJSON().oom_kill).to.deep.equal([2 ** 40, 2 ** 40, 2 ** 40, 2 ** 40 + 3]);
@@ -120,7 +131,7 @@ describe("CgroupHistory: a series with one value is held as that value", () => {
       const samples = traceToSamples(loadTrace(file));
       const rows = samples.map((x, i) => rowFromSample(x, samples[i - 1]));
       const n = rows.length;
-      const h = new CgroupHistory({ periodS: 1, retentionS: n, rawWindowS: n });
+      const h = new CgroupHistory({ periodS: 1, retentionS: n, rawWindowS: n, foldConstants: true });
       samples.forEach((x, i) => h.append(x.t, rows[i] as Float64Array));
       const cols = h.toColumns();
       COLUMNS.forEach(({ name, kind }, s) => {
@@ -133,8 +144,20 @@ describe("CgroupHistory: a series with one value is held as that value", () => {
       });
       // and a copy that folds and wraps serves what the same history without the elision would:
       // the same readings, every column made to change once, then restored
-      const folded = new CgroupHistory({ periodS: 1, retentionS: 40, rawWindowS: 8, bucketS: 3 });
-      const moved = new CgroupHistory({ periodS: 1, retentionS: 40, rawWindowS: 8, bucketS: 3 });
+      const folded = new CgroupHistory({
+        periodS: 1,
+        retentionS: 40,
+        rawWindowS: 8,
+        bucketS: 3,
+        foldConstants: true,
+      });
+      const moved = new CgroupHistory({
+        periodS: 1,
+        retentionS: 40,
+        rawWindowS: 8,
+        bucketS: 3,
+        foldConstants: true,
+      });
       const nudge = emptyRow().fill(1);
       samples.forEach((x, i) => {
         folded.append(x.t, rows[i] as Float64Array);
