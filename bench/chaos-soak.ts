@@ -21,7 +21,7 @@
  *   DURATION=10m node dist/bench/chaos-soak.js     (against a running `make cluster-up` cluster)
  * A short one, without the freeze, is in `make test` (test/cluster/chaos.test.ts).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -39,9 +39,52 @@ const inGuest = async (command: string) => (await run("cluster/vm.sh", ["run", c
 const sh = async (cmd: string, args: string[]) => (await run(cmd, args, { maxBuffer: 64 << 20 })).stdout;
 
 const NODES = [
-  { name: NODE_V1, short: "v1", agentIP: "127.0.0.1", dmesg: () => sh("dmesg", []) },
-  { name: NODE_V2, short: "v2", agentIP: "127.0.0.2", dmesg: () => inGuest("dmesg") },
+  { name: NODE_V1, short: "v1", agentIP: "127.0.0.1" },
+  { name: NODE_V2, short: "v2", agentIP: "127.0.0.2" },
 ] as const;
+
+/**
+ * Each node's kernel log, followed from the start (`dmesg -w`): OOM reports are long, and the
+ * kernel's ring buffer drops the oldest lines of a busy soak before its end. On this host a
+ * child process; in the VM one started there, its output in a file.
+ */
+class KernelLogs {
+  private host = "";
+  private hostFollower?: ChildProcess;
+  private guestPid = "";
+  private readonly guestFile = `/var/tmp/${MARK}.log`;
+
+  async start(): Promise<void> {
+    const follower = spawn("dmesg", ["-w"], { stdio: ["ignore", "pipe", "ignore"] });
+    follower.stdout.setEncoding("utf8").on("data", (d: string) => (this.host += d));
+    this.hostFollower = follower;
+    this.guestPid = (
+      await inGuest(`setsid nohup dmesg -w > ${this.guestFile} 2>&1 < /dev/null & echo $!`)
+    ).trim();
+    await sleep(1000);
+    writeFileSync("/dev/kmsg", `${MARK}\n`);
+    await inGuest(`echo ${MARK} > /dev/kmsg`);
+  }
+
+  /** stops the followers (also after a failed soak) */
+  async kill(): Promise<void> {
+    this.hostFollower?.kill();
+    if (this.guestPid) await inGuest(`kill ${this.guestPid}; rm -f ${this.guestFile}`).catch(() => undefined);
+    this.guestPid = "";
+  }
+
+  /** both logs from the marker on; the followers stopped */
+  async stop(): Promise<Record<string, string>> {
+    const guest = await inGuest(`cat ${this.guestFile}`);
+    await this.kill();
+    const fromMark = (log: string, node: string) => {
+      const at = log.indexOf(MARK);
+      if (at < 0) throw new Error(`no ${MARK} marker in ${node}'s kernel log`);
+      return log.slice(at);
+    };
+    return { [NODE_V1]: fromMark(this.host, NODE_V1), [NODE_V2]: fromMark(guest, NODE_V2) };
+  }
+}
 
 // --- workloads -------------------------------------------------------------------------------
 
@@ -262,15 +305,12 @@ async function sampleRss(): Promise<void> {
 // --- independent counts at the end -----------------------------------------------------------
 
 /** Kernel OOM kills after this run's marker: container IDs by pod UID. */
-async function kernelKills(): Promise<Map<string, Set<string>>> {
+function kernelKills(logs: Record<string, string>): Map<string, Set<string>> {
   const byPod = new Map<string, Set<string>>();
-  for (const node of NODES) {
-    const log = await node.dmesg();
-    const from = log.lastIndexOf(MARK);
-    if (from < 0) throw new Error(`no ${MARK} marker in ${node.name}'s kernel log`);
-    for (const m of log
-      .slice(from)
-      .matchAll(/oom-kill:.*task_memcg=\S*?pod([0-9a-f_-]{36})\S*?([0-9a-f]{64})(?:\.scope)?,task=/g)) {
+  for (const log of Object.values(logs)) {
+    for (const m of log.matchAll(
+      /oom-kill:.*task_memcg=\S*?pod([0-9a-f_-]{36})\S*?([0-9a-f]{64})(?:\.scope)?,task=/g,
+    )) {
       const uid = m[1]!.replace(/_/g, "-");
       byPod.set(uid, (byPod.get(uid) ?? new Set()).add(m[2]!));
     }
@@ -303,10 +343,13 @@ export interface SoakResult {
 }
 
 /** One soak in a namespace of its own, deleted at the end (unless KEEP is set). */
+const kernelLogs = new KernelLogs();
+
 export async function soak(opts: SoakOptions): Promise<SoakResult> {
   try {
     return await soakIn(opts);
   } finally {
+    await kernelLogs.kill();
     if (!process.env.KEEP) await kubectl(["delete", "namespace", NS, "--wait=false"]).catch(() => undefined);
   }
 }
@@ -314,8 +357,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
 async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise<SoakResult> {
   say(`deploying memlens; soak ${DURATION_MS / 60_000} min in namespace ${NS}`);
   await deployMemlens();
-  writeFileSync("/dev/kmsg", `${MARK}\n`);
-  await inGuest(`echo ${MARK} > /dev/kmsg`);
+  await kernelLogs.start();
   await kubectl(["create", "namespace", NS]);
   const names = await createWorkloads();
   const start = Date.now();
@@ -389,7 +431,7 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   await sampleInspections(names);
 
   // --- the figures
-  const kernel = await kernelKills();
+  const kernel = kernelKills(await kernelLogs.stop());
   const pods = await getJson<{ items: PodView[] }>(["-n", NS, "get", "pods"]);
   const mis = await getJson<{ items: MI[] }>(["-n", NS, "get", "memoryinspections"]);
   const events = await getJson<{
