@@ -449,9 +449,7 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   console.log(`\nfaults injected: ${faults.length}`);
   const byKind = new Map<string, Fault[]>();
   for (const f of faults) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
-  console.log(
-    "| fault | times | longest time any inspection went without a new status, over the fault |",
-  );
+  console.log("| fault | times | longest time any inspection went without a new status, over the fault |");
   console.log("|---|---|---|");
   for (const [kind, fs] of byKind) {
     let worst = 0;
@@ -459,8 +457,7 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
       for (const times of inspected.values()) {
         const ts = [...times].sort((a, b) => a - b);
         for (let i = 1; i < ts.length; i++)
-          if (ts[i]! >= f.start && ts[i - 1]! <= f.end)
-            worst = Math.max(worst, ts[i]! - ts[i - 1]!);
+          if (ts[i]! >= f.start && ts[i - 1]! <= f.end) worst = Math.max(worst, ts[i]! - ts[i - 1]!);
       }
     console.log(`| ${kind} | ${fs.length} | ${(worst / 1000).toFixed(0)} s |`);
   }
