@@ -90,27 +90,28 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export const AGENT_TOKEN_AUDIENCE = "memlens-agent";
 
 /**
- * TokenReview through the apiserver (needs RBAC: create tokenreviews), for the agent audience
- * only: a token the apiserver accepts (the controller's own pod token, or one from `kubectl
- * create token` without `--audience memlens-agent`) is refused here, so a token stolen from
- * anything that talks to the apiserver opens no agent.
+ * TokenReview through the apiserver (needs RBAC: create tokenreviews): first for the agent
+ * audience (the controller's projected token), then for the apiserver's own (a token from
+ * `kubectl create token`, or a controller run outside the cluster). A token issued for any other
+ * audience (stolen from another service that accepts this ServiceAccount's tokens) fails both.
  */
 export function kubeTokenReview(client: KubeClient): TokenReviewFn {
-  return async (token) => {
+  const review = async (token: string, audiences?: string[]): Promise<TokenReviewResult> => {
     const r = await client.request<{
-      status?: { authenticated?: boolean; user?: { username?: string }; audiences?: string[] };
+      status?: { authenticated?: boolean; user?: { username?: string } };
     }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
       body: {
         apiVersion: "authentication.k8s.io/v1",
         kind: "TokenReview",
-        spec: { token, audiences: [AGENT_TOKEN_AUDIENCE] },
+        spec: { token, ...(audiences ? { audiences } : {}) },
       },
       timeoutMs: 10_000,
     });
-    const authenticated =
-      r.status?.authenticated === true &&
-      (r.status.audiences ?? [AGENT_TOKEN_AUDIENCE]).includes(AGENT_TOKEN_AUDIENCE);
-    return { authenticated, username: r.status?.user?.username };
+    return { authenticated: r.status?.authenticated === true, username: r.status?.user?.username };
+  };
+  return async (token) => {
+    const scoped = await review(token, [AGENT_TOKEN_AUDIENCE]);
+    return scoped.authenticated ? scoped : review(token);
   };
 }
 

@@ -62,8 +62,10 @@ describe("the node agent as a DaemonSet pod on the real node", function () {
     expect((await get(`/v1/containers?podUID=${uid}`, token)).status).to.equal(403);
   });
 
-  it("refuses the controller's own token when it is for another audience (the apiserver's: 401)", async () => {
-    const stolen = (await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller"])).trim();
+  it("refuses the controller's own token when it was issued for another audience (a stolen one: 401)", async () => {
+    const stolen = (
+      await kubectl(["-n", "memlens-system", "create", "token", "memlens-controller", "--audience", "vault"])
+    ).trim();
     const res = await get(`/v1/containers?podUID=${uid}`, stolen);
     expect(res.status).to.equal(401);
     expect(res.body).to.include("token not authenticated");

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { Manager } from "../../controller/manager.js";
 import { KubeClient, loadClusterAccess } from "../../kube/client.js";
@@ -8,6 +9,7 @@ import { parseDuration } from "../../api/duration.js";
 import { parseCommandArgs, UsageError, type Command } from "../command.js";
 
 const AGENT_TOKEN_FILE = "/var/run/secrets/memlens/agent/token";
+const POD_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 export const controllerCommand: Command = async (argv) => {
   const { values } = parseCommandArgs(argv, {
@@ -21,7 +23,7 @@ export const controllerCommand: Command = async (argv) => {
       "agent-namespace": { type: "string", default: process.env.POD_NAMESPACE ?? "memlens-system" },
       "agent-port": { type: "string", default: "9137" },
       "agent-timeout": { type: "string", default: "5s" },
-      // a token for the agents' audience only (projected volume): agents refuse any other
+      // a token for the agents' audience only (projected volume); without it, the pod's own token
       "agent-token-file": { type: "string", default: AGENT_TOKEN_FILE },
       "no-agents": { type: "boolean", default: false },
     },
@@ -46,7 +48,10 @@ export const controllerCommand: Command = async (argv) => {
   const agents = values["no-agents"]
     ? undefined
     : {
-        tokenFile: values["agent-token-file"],
+        tokenFile:
+          values["agent-token-file"] === AGENT_TOKEN_FILE && !existsSync(AGENT_TOKEN_FILE)
+            ? POD_TOKEN_FILE
+            : values["agent-token-file"],
         namespace: values["agent-namespace"],
         port: agentPort,
         timeoutMs: agentTimeoutMs,
