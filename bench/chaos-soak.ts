@@ -28,7 +28,16 @@ import { promisify } from "node:util";
 import { parseDuration } from "../src/api/duration.js";
 import { deployMemlens, getJson, kubectl } from "../src/demo/kubectl.js";
 import { sleep } from "../src/kube/informer.js";
-import { NODE_V1, NODE_V2, deploymentManifest, type MI } from "../test/cluster/kube.js";
+import {
+  agentPodOn,
+  deleteMemlensPod,
+  deploymentManifest,
+  lease,
+  NODE_V1,
+  NODE_V2,
+  oomOncePod,
+  type MI,
+} from "../test/cluster/kube.js";
 
 const run = promisify(execFile);
 const FREEZE_S = Number(process.env.FREEZE_S ?? 75);
@@ -146,24 +155,7 @@ async function createWorkloads(): Promise<string[]> {
 let podSeq = 0;
 async function oomPod(node: (typeof NODES)[number]): Promise<void> {
   const name = `oom-${node.short}-${String(podSeq++).padStart(3, "0")}`;
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, labels: { chaos: `oom-pods-${node.short}` } },
-    spec: {
-      nodeName: node.name,
-      hostNetwork: true,
-      restartPolicy: "Never",
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        {
-          name: "hog",
-          imagePullPolicy: "Never",
-          ...stress(["--rate", "200", "--max", "256"], "32Mi", "32Mi"),
-        },
-      ],
-    },
-  };
+  const pod = oomOncePod(name, node.name, { chaos: `oom-pods-${node.short}` });
   await kubectl(["-n", NS, "create", "--validate=false", "-f", "-"], JSON.stringify(pod)).catch(
     (err: Error) => say(`pod ${name} not created (the apiserver may be down): ${err.message.split("\n")[0]}`),
   );
@@ -183,49 +175,14 @@ const component = (action: string, name: string, ...rest: string[]) =>
 
 const FAULTS: Record<string, () => Promise<string>> = {
   async "leader killed"() {
-    const lease = await getJson<{ spec: { holderIdentity?: string } }>([
-      "-n",
-      "memlens-system",
-      "get",
-      "lease",
-      "memlens-controller",
-    ]);
-    const pod = lease.spec.holderIdentity ?? "";
-    await kubectl([
-      "-n",
-      "memlens-system",
-      "delete",
-      "pod",
-      pod,
-      "--wait=false",
-      "--grace-period=0",
-      "--force",
-    ]);
+    const pod = (await lease()).spec.holderIdentity ?? "";
+    await deleteMemlensPod(pod);
     return pod;
   },
   async "agent killed"() {
     const node = pick(NODES).name;
-    const pods = await getJson<{ items: { metadata: { name: string } }[] }>([
-      "-n",
-      "memlens-system",
-      "get",
-      "pods",
-      "-l",
-      "app.kubernetes.io/name=memlens-agent",
-      "--field-selector",
-      `spec.nodeName=${node}`,
-    ]);
-    const pod = pods.items[0]?.metadata.name ?? "";
-    await kubectl([
-      "-n",
-      "memlens-system",
-      "delete",
-      "pod",
-      pod,
-      "--wait=false",
-      "--grace-period=0",
-      "--force",
-    ]);
+    const pod = (await agentPodOn(node)).name;
+    await deleteMemlensPod(pod);
     return `${pod} on ${node}`;
   },
   async "kubelet and containerd restarted"() {

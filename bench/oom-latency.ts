@@ -25,7 +25,7 @@ import type { KernelOomKill } from "../src/agent/oom-kills.js";
 import { deployMemlens, kubectl } from "../src/demo/kubectl.js";
 import { KubeClient, loadClusterAccess } from "../src/kube/client.js";
 import { Informer, sleep, type ObjectMeta } from "../src/kube/informer.js";
-import { agentGet, NODE_V1, NODE_V2 } from "../test/cluster/kube.js";
+import { agentGet, NODE_V1, NODE_V2, oomOncePod } from "../test/cluster/kube.js";
 
 const run = promisify(execFile);
 const KILLS = Number(process.env.KILLS ?? 20);
@@ -195,26 +195,8 @@ const events = new Informer<BenchEvent>(client, {
   if (ev.reason === "OOMKilled" && ev.pod && !eventAt.has(ev.pod)) eventAt.set(ev.pod, Date.now() / 1000);
 });
 
-const podManifest = (node: Node, i: number) => ({
-  apiVersion: "v1",
-  kind: "Pod",
-  metadata: { name: `${node.short}-${String(i).padStart(2, "0")}`, labels: { bench: "oom-latency" } },
-  spec: {
-    nodeName: node.name,
-    hostNetwork: true,
-    restartPolicy: "Never",
-    terminationGracePeriodSeconds: 1,
-    containers: [
-      {
-        name: "hog",
-        image: "localhost/memlens/stress:dev",
-        imagePullPolicy: "Never",
-        args: ["--rate", "200", "--max", "256"],
-        resources: { requests: { memory: "32Mi" }, limits: { memory: "32Mi" } },
-      },
-    ],
-  },
-});
+const podManifest = (node: Node, i: number) =>
+  oomOncePod(`${node.short}-${String(i).padStart(2, "0")}`, node.name, { bench: "oom-latency" });
 
 async function killsOn(node: Node): Promise<void> {
   for (let i = 0; i < KILLS; i++) {

@@ -8,7 +8,7 @@ import {
 } from "../../src/pki/agent-certificate.js";
 import { newKey } from "../../src/pki/certificate.js";
 import { certificateRequestPem } from "../../src/pki/csr.js";
-import { deployMemlens, eventually, getJson, kubectl, NODE_V1, NODE_V2 } from "./kube.js";
+import { agentPodOn, deployMemlens, eventually, getJson, kubectl, NODE_V1, NODE_V2 } from "./kube.js";
 
 /** The agents' addresses on this cluster (config/local/agent.yaml): their pod IPs. */
 const AGENTS = [
@@ -136,17 +136,7 @@ describe("agent serving certificates: signed by memlens for each agent pod, veri
 
   it("an agent's stolen token gets no certificate for another node's name or address", async function () {
     this.timeout(60_000);
-    const agentPod = await getJson<{ items: { metadata: { name: string; uid: string } }[] }>([
-      "-n",
-      "memlens-system",
-      "get",
-      "pods",
-      "-l",
-      "app.kubernetes.io/name=memlens-agent",
-      "--field-selector",
-      `spec.nodeName=${NODE_V1}`,
-    ]);
-    const pod = agentPod.items[0]!;
+    const pod = await agentPodOn(NODE_V1);
     // what the agent on memlens-node holds: its ServiceAccount's token, bound to its pod
     const token = (
       await kubectl([
@@ -158,9 +148,9 @@ describe("agent serving certificates: signed by memlens for each agent pod, veri
         "--bound-object-kind",
         "Pod",
         "--bound-object-name",
-        pod.metadata.name,
+        pod.name,
         "--bound-object-uid",
-        pod.metadata.uid,
+        pod.uid,
       ])
     ).trim();
     const otherNode = `memlens-test-stolen-node-${Date.now()}`;

@@ -46,22 +46,59 @@ export const lease = () => getJson<Lease>(["-n", "memlens-system", "get", "lease
 export async function killLeader(): Promise<{ before: Lease; after: Lease }> {
   const before = await lease();
   const leader = before.spec.holderIdentity ?? "";
-  await kubectl([
-    "-n",
-    "memlens-system",
-    "delete",
-    "pod",
-    leader,
-    "--grace-period=0",
-    "--force",
-    "--wait=false",
-  ]);
+  await deleteMemlensPod(leader);
   const after = await eventually("a new leader", 60_000, async () => {
     const l = await lease();
     return l.spec.holderIdentity && l.spec.holderIdentity !== leader ? l : undefined;
   });
   return { before, after };
 }
+
+/** Deletes a memlens-system pod at once, as a node losing it would (returns before it is gone). */
+export const deleteMemlensPod = (name: string) =>
+  kubectl(["-n", "memlens-system", "delete", "pod", name, "--grace-period=0", "--force", "--wait=false"]);
+
+/** The memlens agent pod on a node. */
+export async function agentPodOn(node: string): Promise<{ name: string; uid: string }> {
+  const pods = await getJson<{ items: { metadata: { name: string; uid: string } }[] }>([
+    "-n",
+    "memlens-system",
+    "get",
+    "pods",
+    "-l",
+    "app.kubernetes.io/name=memlens-agent",
+    "--field-selector",
+    `spec.nodeName=${node}`,
+  ]);
+  const pod = pods.items[0]?.metadata;
+  if (!pod) throw new Error(`no memlens agent pod on ${node}`);
+  return pod;
+}
+
+/**
+ * A pod that the kernel OOM-kills once (restartPolicy Never): stress at 200 MiB/s toward 256 MiB
+ * under a 32Mi limit, pinned to a node.
+ */
+export const oomOncePod = (name: string, node: string, labels: Record<string, string>) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, labels },
+  spec: {
+    nodeName: node,
+    hostNetwork: true,
+    restartPolicy: "Never",
+    terminationGracePeriodSeconds: 1,
+    containers: [
+      {
+        name: "hog",
+        image: "localhost/memlens/stress:dev",
+        imagePullPolicy: "Never",
+        args: ["--rate", "200", "--max", "256"],
+        resources: { requests: { memory: "32Mi" }, limits: { memory: "32Mi" } },
+      },
+    ],
+  },
+});
 
 /** The controller's pods in memlens-system. */
 export const controllerPods = () =>
