@@ -477,12 +477,13 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   const unreachableSaid = views.filter((v) => v.ready?.includes(NODE_V2)).length;
   const kept = views.filter((v) => v.findings > 0).length;
   const marked = views.filter((v) => v.unverified > 0).length;
-  console.log(
-    `\nwhile the v2 node was frozen: ${views.length} views of its inspections; Ready names the node as without data in ${unreachableSaid}; findings kept in ${kept}, marked unverified naming the node in ${marked}` +
-      (views[0]?.ready
-        ? `\n  e.g. "${views.find((v) => v.ready?.includes(NODE_V2))?.ready ?? views[0].ready}"`
-        : ""),
-  );
+  if (freeze)
+    console.log(
+      `\nwhile the v2 node was frozen: ${views.length} views of its inspections; Ready names the node as without data in ${unreachableSaid}; findings kept in ${kept}, marked unverified naming the node in ${marked}` +
+        (views[0]?.ready
+          ? `\n  e.g. "${views.find((v) => v.ready?.includes(NODE_V2))?.ready ?? views[0].ready}"`
+          : ""),
+    );
   return { faults: faults.length, kills, lost, doubled, crashLoop, notRecovered };
 }
 
