@@ -32,8 +32,11 @@ export interface KeyPairPem {
   keyPem: string;
 }
 
-const ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
-const OID = {
+/** The object identifiers memlens writes and reads in certificates and certificate requests. */
+export const OID = {
+  ecdsaWithSha256: "1.2.840.10045.4.3.2",
+  sha256WithRsa: "1.2.840.113549.1.1.11",
+  extensionRequest: "1.2.840.113549.1.9.14",
   commonName: "2.5.4.3",
   subjectAltName: "2.5.29.17",
   keyUsage: "2.5.29.15",
@@ -68,7 +71,7 @@ export function certificateDer(spec: CertificateSpec): Buffer {
   if (!signer) throw new Error("a self-signed certificate needs its private key");
   const serial = randomBytes(16);
   serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
-  const algorithm = seq(oid(ECDSA_WITH_SHA256));
+  const algorithm = seq(oid(OID.ecdsaWithSha256));
   const tbs = seq(
     tlv(0xa0, integer(Buffer.from([2]))), // v3
     integer(serial),
@@ -92,17 +95,21 @@ function extensions(spec: CertificateSpec): Buffer[] {
       ext(OID.keyUsage, true, tlv(TAG.bitString, Buffer.from([1, 0x06]))),
     ];
   }
-  const altNames = [
-    ...(spec.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, "ascii"))),
-    ...(spec.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
-  ];
   return [
     ext(OID.basicConstraints, true, seq()),
     // digitalSignature | keyEncipherment (bits 0 and 2)
     ext(OID.keyUsage, true, tlv(TAG.bitString, Buffer.from([5, 0xa0]))),
     ext(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
-    ext(OID.subjectAltName, false, seq(...altNames)),
+    ext(OID.subjectAltName, false, generalNames(spec.dnsNames ?? [], spec.ips ?? [])),
   ];
+}
+
+/** The subjectAltName value (RFC 5280 §4.2.1.6): dNSName [2] and iPAddress [7] entries. */
+export function generalNames(dnsNames: readonly string[], ips: readonly string[]): Buffer {
+  return seq(
+    ...dnsNames.map((d) => tlv(0x82, Buffer.from(d, "ascii"))),
+    ...ips.map((ip) => tlv(0x87, ipBytes(ip))),
+  );
 }
 
 export function distinguishedName(commonName: string): Buffer {

@@ -1,5 +1,5 @@
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import { distinguishedName, ipBytes, ipString } from "./certificate.js";
+import { distinguishedName, generalNames, ipString, OID } from "./certificate.js";
 import {
   bits,
   children,
@@ -19,11 +19,6 @@ import {
  * PKCS#10 certificate requests (RFC 2986) with a subjectAltName extension request: the agent
  * writes one into a CertificateSigningRequest, the controller (the signer) reads it back.
  */
-const ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
-const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
-const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
-const SUBJECT_ALT_NAME = "2.5.29.17";
-const COMMON_NAME = "2.5.4.3";
 
 export interface CertificateRequestSpec {
   commonName: string;
@@ -36,13 +31,9 @@ export function certificateRequestPem(
   spec: CertificateRequestSpec,
   key: { publicKey: KeyObject; privateKey: KeyObject },
 ): string {
-  const altNames = [
-    ...spec.dnsNames.map((d) => tlv(0x82, Buffer.from(d, "ascii"))),
-    ...spec.ips.map((ip) => tlv(0x87, ipBytes(ip))),
-  ];
   const extensionRequest = seq(
-    oid(EXTENSION_REQUEST),
-    set(seq(seq(oid(SUBJECT_ALT_NAME), octets(seq(...altNames))))),
+    oid(OID.extensionRequest),
+    set(seq(seq(oid(OID.subjectAltName), octets(generalNames(spec.dnsNames, spec.ips))))),
   );
   const info = seq(
     integer(Buffer.from([0])),
@@ -50,7 +41,7 @@ export function certificateRequestPem(
     key.publicKey.export({ type: "spki", format: "der" }),
     tlv(0xa0, extensionRequest),
   );
-  const der = seq(info, seq(oid(ECDSA_WITH_SHA256)), bits(sign("sha256", info, key.privateKey)));
+  const der = seq(info, seq(oid(OID.ecdsaWithSha256)), bits(sign("sha256", info, key.privateKey)));
   return pem("CERTIFICATE REQUEST", der);
 }
 
@@ -75,18 +66,18 @@ export function parseCertificateRequest(der: Buffer): CertificateRequest {
   if (!subject || !spki) throw new Error("certificate request without subject or public key");
   const publicKey = createPublicKey({ key: spki.whole, format: "der", type: "spki" });
   const algorithmOid = readOid(children(algorithm.body)[0]?.body ?? Buffer.alloc(0));
-  if (algorithmOid !== ECDSA_WITH_SHA256 && algorithmOid !== SHA256_WITH_RSA)
+  if (algorithmOid !== OID.ecdsaWithSha256 && algorithmOid !== OID.sha256WithRsa)
     throw new Error(`signature algorithm ${algorithmOid} is not ECDSA or RSA with SHA-256`);
   const signatureValid = verify("sha256", info.whole, publicKey, signature.body.subarray(1));
 
   const names = { dnsNames: [] as string[], ips: [] as string[], otherNames: 0 };
   for (const attribute of attributes?.tag === 0xa0 ? children(attributes.body) : []) {
     const [type, values] = children(attribute.body);
-    if (!type || readOid(type.body) !== EXTENSION_REQUEST || !values) continue;
+    if (!type || readOid(type.body) !== OID.extensionRequest || !values) continue;
     for (const extensionList of children(values.body))
       for (const extension of children(extensionList.body)) {
         const parts = children(extension.body);
-        if (readOid(parts[0]?.body ?? Buffer.alloc(0)) !== SUBJECT_ALT_NAME) continue;
+        if (readOid(parts[0]?.body ?? Buffer.alloc(0)) !== OID.subjectAltName) continue;
         const value = parts[parts.length - 1];
         if (value) readAltNames(readElement(value.body).body, names);
       }
@@ -106,7 +97,7 @@ function commonNameOf(name: Buffer): string | undefined {
   for (const rdn of children(name))
     for (const attribute of children(rdn.body)) {
       const [type, value] = children(attribute.body);
-      if (type && value && readOid(type.body) === COMMON_NAME) return value.body.toString("utf8");
+      if (type && value && readOid(type.body) === OID.commonName) return value.body.toString("utf8");
     }
   return undefined;
 }
