@@ -34,7 +34,7 @@ import {
   kubeTokenReview,
   TokenAuthorizer,
 } from "../../src/agent/auth.js";
-import { BACKDATE_MS, newKey, privateKeyPem, signServingCert } from "../../src/pki/certificate.js";
+import { newKey, privateKeyPem, signServingCert } from "../../src/pki/certificate.js";
 import { agentCommonName } from "../../src/pki/agent-certificate.js";
 import { AgentCA } from "../../src/controller/agent-ca.js";
 import { AgentMetrics } from "../../src/agent/metrics.js";
@@ -124,11 +124,10 @@ let closedBytes = 0;
 const agentCA = new AgentCA(client, "memlens-system", log);
 async function servingCertFor(node: string, ip: string): Promise<{ cert: string; key: string }> {
   const { publicKey, privateKey } = newKey();
-  const now = Date.now();
   const cert = signServingCert(
     await agentCA.get(),
-    { commonName: agentCommonName(node), publicKey, dnsNames: [], ips: [ip] },
-    { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + 86_400_000) },
+    { commonName: agentCommonName(node), publicKey, ips: [ip] },
+    new Date(Date.now() + 86_400_000),
   );
   return { cert, key: privateKeyPem(privateKey) };
 }

@@ -8,7 +8,7 @@ import {
   csrCondition,
   type CertificateSigningRequest,
 } from "../pki/agent-certificate.js";
-import { BACKDATE_MS, signServingCert } from "../pki/certificate.js";
+import { signServingCert } from "../pki/certificate.js";
 import type { AgentCA } from "./agent-ca.js";
 import { reviewAgentRequest, type Review } from "./agent-csr-review.js";
 import { runningAgents } from "./agents.js";
@@ -115,20 +115,15 @@ export class AgentSigner {
 
   private async sign(csr: CertificateSigningRequest, review: Review & { verdict: "approve" }): Promise<void> {
     const ca = await this.opts.ca.get();
-    const now = Date.now();
     const caEnd = Date.parse(new X509Certificate(ca.certPem).validTo);
     const certPem = signServingCert(
       ca,
       {
         commonName: review.request.commonName ?? "",
         publicKey: review.request.publicKey,
-        dnsNames: [],
         ips: review.request.ips,
       },
-      {
-        notBefore: new Date(now - BACKDATE_MS),
-        notAfter: new Date(Math.min(now + review.lifetimeS * 1000, caEnd)),
-      },
+      new Date(Math.min(Date.now() + review.lifetimeS * 1000, caEnd)),
     );
     await this.put(csr, "status", {
       conditions: conditions(csr),

@@ -165,14 +165,18 @@ export function newKey(): { publicKey: KeyObject; privateKey: KeyObject } {
 
 export const privateKeyPem = (key: KeyObject) => key.export({ type: "pkcs8", format: "pem" }).toString();
 
-/** A serving certificate for `publicKey`, signed by the CA. */
+/**
+ * A serving certificate for `publicKey` naming IP addresses only, signed by the CA, valid until
+ * `notAfter` from a little before now (BACKDATE_MS; before `notAfter` for one made expired).
+ */
 export function signServingCert(
   ca: KeyPairPem,
-  req: { commonName: string; publicKey: KeyObject; dnsNames: string[]; ips: string[] },
-  validity: { notBefore: Date; notAfter: Date },
+  req: { commonName: string; publicKey: KeyObject; ips: string[] },
+  notAfter: Date,
 ): string {
   const issuer = { name: subjectOf(new X509Certificate(ca.certPem).raw), key: createPrivateKey(ca.keyPem) };
-  return pem("CERTIFICATE", certificateDer({ ...req, ...validity, issuer }));
+  const notBefore = new Date(Math.min(Date.now(), notAfter.getTime()) - BACKDATE_MS);
+  return pem("CERTIFICATE", certificateDer({ ...req, notBefore, notAfter, issuer }));
 }
 
 export function ipBytes(ip: string): Buffer {

@@ -2,7 +2,6 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { agentCommonName } from "../../../src/pki/agent-certificate.js";
 import {
-  BACKDATE_MS,
   createCA,
   newKey,
   privateKeyPem,
@@ -26,12 +25,10 @@ export async function agentCertFiles(
   opts: { node: string; ip: string; ca?: KeyPairPem; notAfter?: Date },
 ): Promise<{ tlsCertFile: string; tlsKeyFile: string }> {
   const { publicKey, privateKey } = newKey();
-  const now = Date.now();
-  const notAfter = opts.notAfter ?? new Date(now + 3_600_000);
   const certPem = signServingCert(
     opts.ca ?? testCA,
-    { commonName: agentCommonName(opts.node), publicKey, dnsNames: [], ips: [opts.ip] },
-    { notBefore: new Date(Math.min(now, notAfter.getTime()) - BACKDATE_MS), notAfter },
+    { commonName: agentCommonName(opts.node), publicKey, ips: [opts.ip] },
+    opts.notAfter ?? new Date(Date.now() + 3_600_000),
   );
   const [tlsCertFile, tlsKeyFile] = [join(dir, `${opts.node}.crt`), join(dir, `${opts.node}.key`)];
   await writeFile(tlsCertFile, certPem);
