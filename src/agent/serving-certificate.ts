@@ -49,14 +49,15 @@ export class ServingCertificate {
   private timer?: NodeJS.Timeout;
   private readonly stopped = new AbortController();
   private retryMs = RETRY_MIN_MS;
-  private issued?: { notAfter: Date; csr: string };
+  /** when the signed certificate in use expires */
+  private notAfter?: Date;
   /** why there is no signed certificate (yet), for /readyz */
   pending = "no CertificateSigningRequest made yet";
 
   constructor(private readonly opts: ServingCertificateOptions) {}
 
   get ready(): boolean {
-    return this.issued !== undefined && this.issued.notAfter.getTime() > Date.now();
+    return this.notAfter !== undefined && this.notAfter.getTime() > Date.now();
   }
 
   start(): void {
@@ -76,7 +77,7 @@ export class ServingCertificate {
       const cert = new X509Certificate(pair.certPem);
       const [from, to] = [Date.parse(cert.validFrom), Date.parse(cert.validTo)];
       this.opts.install(pair, new Date(to));
-      this.issued = { notAfter: new Date(to), csr };
+      this.notAfter = new Date(to);
       this.retryMs = RETRY_MIN_MS;
       const renewAt = renewalTime(from, to, Math.random());
       log.info(

@@ -18,7 +18,6 @@ export const AGENT_USAGES = ["digital signature", "key encipherment", "server au
 
 /** The longest certificate the signer issues; an agent asks for less and renews at 70–90 % of it. */
 export const MAX_AGENT_CERT_S = 7 * 86_400;
-export const DEFAULT_AGENT_CERT_S = 86_400;
 
 /** The credential details the apiserver puts in a request made with a pod-bound ServiceAccount token. */
 export const EXTRA_NODE_NAME = "authentication.kubernetes.io/node-name";
