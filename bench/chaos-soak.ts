@@ -35,6 +35,7 @@ import {
   lease,
   NODE_V1,
   NODE_V2,
+  inGuest,
   oomOncePod,
   type MI,
 } from "../test/cluster/kube.js";
@@ -44,7 +45,6 @@ const FREEZE_S = Number(process.env.FREEZE_S ?? 75);
 const NS = `chaos-${process.pid}`;
 const MARK = `memlens-chaos-soak-${process.pid}`;
 const say = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const inGuest = async (command: string) => (await run("cluster/vm.sh", ["run", command])).stdout;
 const sh = async (cmd: string, args: string[]) => (await run(cmd, args, { maxBuffer: 64 << 20 })).stdout;
 
 const NODES = [

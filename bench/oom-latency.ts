@@ -25,7 +25,7 @@ import type { KernelOomKill } from "../src/agent/oom-kills.js";
 import { deployMemlens, kubectl } from "../src/demo/kubectl.js";
 import { KubeClient, loadClusterAccess } from "../src/kube/client.js";
 import { Informer, sleep, type ObjectMeta } from "../src/kube/informer.js";
-import { agentGet, NODE_V1, NODE_V2, oomOncePod } from "../test/cluster/kube.js";
+import { agentGet, inGuest, NODE_V1, NODE_V2, oomOncePod } from "../test/cluster/kube.js";
 
 const run = promisify(execFile);
 const KILLS = Number(process.env.KILLS ?? 20);
@@ -51,7 +51,6 @@ interface Node {
   offset: [number, number];
 }
 
-const inGuest = async (command: string) => (await run("cluster/vm.sh", ["run", command])).stdout;
 const NODES: Node[] = [
   {
     name: NODE_V1,

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { request } from "node:https";
+import { promisify } from "node:util";
 import { deployMemlens as deploy, getJson, kubectl } from "../../src/demo/kubectl.js";
 
 export { getJson, kubectl, KubectlError } from "../../src/demo/kubectl.js";
@@ -143,6 +145,10 @@ export interface MI {
 
 export const condition = (mi: MI | undefined, type: string) =>
   mi?.status?.conditions?.find((c) => c.type === type);
+
+/** A command as root in the cgroup v2 node's VM (cluster/vm.sh run): its output. */
+export const inGuest = async (command: string) =>
+  (await promisify(execFile)("cluster/vm.sh", ["run", command], { maxBuffer: 64 << 20 })).stdout;
 
 /** The local cluster's nodes: this host (cgroup v1) and the VM (cgroup v2, MemoryQoS). */
 export const NODE_V1 = "memlens-node";

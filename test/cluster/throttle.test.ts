@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import {
   agentGet,
@@ -9,6 +7,7 @@ import {
   events,
   eventually,
   getJson,
+  inGuest,
   inspectionManifest,
   kubectl,
   NODE_V2,
@@ -20,9 +19,6 @@ import {
 
 const MiB = 2 ** 20;
 const V2_NODE_IP = "127.0.0.2";
-const run = promisify(execFile);
-/** A command as root in the cgroup v2 node's VM (cluster/vm.sh run). */
-const inGuest = async (command: string) => (await run("cluster/vm.sh", ["run", command])).stdout.trim();
 
 interface PodList {
   items: {
@@ -39,9 +35,11 @@ interface PodList {
 /** The memory.high file of a container, read from the kernel in the VM: the systemd driver's scope. */
 async function memoryHigh(containerID: string): Promise<string> {
   const id = containerID.replace(/^containerd:\/\//, "");
-  return inGuest(
-    `cat "$(find /sys/fs/cgroup/kubepods.slice -type d -name 'cri-containerd-${id}.scope' | head -1)/memory.high"`,
-  );
+  return (
+    await inGuest(
+      `cat "$(find /sys/fs/cgroup/kubepods.slice -type d -name 'cri-containerd-${id}.scope' | head -1)/memory.high"`,
+    )
+  ).trim();
 }
 
 const MEMORY_QOS_HIGH = Math.floor((100 * MiB + 0.9 * (200 * MiB - 100 * MiB)) / 4096) * 4096;
