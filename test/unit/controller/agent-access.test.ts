@@ -3,8 +3,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { startAgent } from "../../../src/agent/agent.js";
-import { PodIndex } from "../../../src/agent/pods.js";
 import { AgentAccess } from "../../../src/controller/agent-access.js";
 import { AgentClient, type AgentData } from "../../../src/controller/agents.js";
 import { controllerMetrics } from "../../../src/controller/metrics.js";
@@ -12,7 +10,7 @@ import { podIndexValues } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { createCA } from "../../../src/pki/certificate.js";
 import { buildTree, UID } from "../agent/cgroup-tree.js";
-import { agentCertFiles, testCA, trusting } from "./agent-tls.js";
+import { agentCertFiles, loopbackAgent, testCA, trusting } from "./agent-tls.js";
 
 const log = pino({ level: "silent" });
 const pod = (name: string, uid: string, labels: Record<string, string> = {}): Pod => ({
@@ -41,20 +39,7 @@ describe("AgentAccess: the controller believes only the agent the memlens CA vou
   async function collectFrom(
     tls: { tlsCertFile: string; tlsKeyFile: string } | undefined,
   ): Promise<AgentData<number>> {
-    const agent = await startAgent(
-      {
-        cgroupRoot: tmp,
-        periodS: 1,
-        retentionS: 60,
-        host: "127.0.0.1",
-        port: 0,
-        auth: "none",
-        allowedIdentity: "x",
-        nodeName: "node-1",
-        ...tls,
-      },
-      { log, pods: new PodIndex() },
-    );
+    const agent = await loopbackAgent(tmp, 1, tls, log);
     try {
       const client = new AgentClient({
         access: new AgentAccess(join(tmp, "token"), trusting(testCA)),

@@ -1,5 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "pino";
+import { startAgent, type RunningAgent } from "../../../src/agent/agent.js";
+import { PodIndex } from "../../../src/agent/pods.js";
 import { agentCommonName } from "../../../src/pki/agent-certificate.js";
 import {
   createCA,
@@ -34,4 +37,30 @@ export async function agentCertFiles(
   await writeFile(tlsCertFile, certPem);
   await writeFile(tlsKeyFile, privateKeyPem(privateKey), { mode: 0o600 });
   return { tlsCertFile, tlsKeyFile };
+}
+
+/**
+ * A real agent for node-1 on a loopback port over the cgroup tree at `cgroupRoot`, without
+ * authentication, serving the given certificate (default: a self-signed one).
+ */
+export function loopbackAgent(
+  cgroupRoot: string,
+  periodS: number,
+  tls: { tlsCertFile: string; tlsKeyFile: string } | undefined,
+  log: Logger,
+): Promise<RunningAgent> {
+  return startAgent(
+    {
+      cgroupRoot,
+      periodS,
+      retentionS: 60,
+      host: "127.0.0.1",
+      port: 0,
+      auth: "none",
+      allowedIdentity: "x",
+      nodeName: "node-1",
+      ...tls,
+    },
+    { log, pods: new PodIndex() },
+  );
 }

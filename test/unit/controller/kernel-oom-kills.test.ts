@@ -3,15 +3,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { startAgent, type RunningAgent } from "../../../src/agent/agent.js";
-import { PodIndex } from "../../../src/agent/pods.js";
+import type { RunningAgent } from "../../../src/agent/agent.js";
 import { runningAgents } from "../../../src/controller/agents.js";
 import { KernelOomKills } from "../../../src/controller/kernel-oom-kills.js";
 import { podIndexValues } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { APP, buildTree, UID } from "../agent/cgroup-tree.js";
 import { AgentAccess } from "../../../src/controller/agent-access.js";
-import { agentCertFiles, testCA, trusting } from "./agent-tls.js";
+import { agentCertFiles, loopbackAgent, testCA, trusting } from "./agent-tls.js";
 
 const agentPod = (uid: string, phase = "Running"): Pod => ({
   metadata: {
@@ -37,20 +36,8 @@ describe("KernelOomKills: the controller's end of the agents' kill streams (a re
     tmp = await mkdtemp(join(tmpdir(), "memlens-kill-stream-"));
     await buildTree(tmp);
     await writeFile(join(tmp, "token"), "unused with --auth none");
-    agent = await startAgent(
-      {
-        cgroupRoot: tmp,
-        periodS: 0.05,
-        retentionS: 60,
-        host: "127.0.0.1",
-        port: 0,
-        auth: "none",
-        allowedIdentity: "x",
-        nodeName: "node-1",
-        ...(await agentCertFiles(tmp, { node: "node-1", ip: "127.0.0.1" })),
-      },
-      { log, pods: new PodIndex() },
-    );
+    const tls = await agentCertFiles(tmp, { node: "node-1", ip: "127.0.0.1" });
+    agent = await loopbackAgent(tmp, 0.05, tls, log);
     await new Promise((r) => setTimeout(r, 200));
   });
   after(async () => {
