@@ -9,7 +9,6 @@ const CA_YEARS = 10;
 const RETRY_MS = 5_000;
 
 interface TlsSecret {
-  metadata?: { name?: string };
   data?: { "tls.crt"?: string; "tls.key"?: string };
 }
 
