@@ -225,6 +225,24 @@ async function freezeV2(): Promise<void> {
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
 
+/**
+ * Runs a kubectl wait until it succeeds or the deadline passes: the last fault may have been
+ * an apiserver restart, which refuses connections for a few seconds, and kubectl does not retry
+ * a refused connection. What it last said when the deadline passed, else "".
+ */
+async function untilRecovered(args: string[], deadline: number): Promise<string> {
+  for (;;) {
+    const left = Math.max(1, Math.round((deadline - Date.now()) / 1000));
+    try {
+      await kubectl([...args, `--timeout=${left}s`]);
+      return "";
+    } catch (err) {
+      if (Date.now() >= deadline) return `${args.join(" ")}: ${(err as Error).message.split("\n")[0]}`;
+      await sleep(2000);
+    }
+  }
+}
+
 // --- what memlens shows, sampled ------------------------------------------------------------
 
 /** per inspection: every distinct lastInspectionTime seen, as ms */
@@ -278,7 +296,12 @@ function kernelKills(logs: Record<string, string>): Map<string, Set<string>> {
 interface PodView {
   metadata: { name: string; uid: string; labels?: Record<string, string> };
   spec: { nodeName?: string };
-  status: { containerStatuses?: { restartCount: number; state?: { terminated?: unknown } }[] };
+  status: {
+    containerStatuses?: {
+      restartCount: number;
+      state?: { terminated?: { reason?: string; exitCode?: number; finishedAt?: string } };
+    }[];
+  };
 }
 
 // --- the run ---------------------------------------------------------------------------------
@@ -362,15 +385,10 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   const settled = Date.now();
   const recovered = await Promise.all(
     [
-      ["wait", "--for=condition=Ready", "node", "--all", "--timeout=300s"],
-      ["-n", "memlens-system", "rollout", "status", "daemonset/memlens-agent", "--timeout=300s"],
-      ["-n", "memlens-system", "rollout", "status", "deployment/memlens-controller", "--timeout=300s"],
-    ].map((args) =>
-      kubectl(args).then(
-        () => "",
-        (err: Error) => `${args.join(" ")}: ${err.message.split("\n")[0]}`,
-      ),
-    ),
+      ["wait", "--for=condition=Ready", "node", "--all"],
+      ["-n", "memlens-system", "rollout", "status", "daemonset/memlens-agent"],
+      ["-n", "memlens-system", "rollout", "status", "deployment/memlens-controller"],
+    ].map((args) => untilRecovered(args, settled + 5 * 60_000)),
   );
   const notRecovered = recovered.filter(Boolean);
   say(
@@ -445,6 +463,16 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
     );
   }
   console.log(`\nkernel OOM kills: ${kills}; lost: ${lost}; doubled: ${doubled} (target 0 and 0)`);
+  // where the kernel's log and the kubelet disagree, the pods, to tell a missed log line from a miscount
+  for (const p of pods.items.filter((p) => p.metadata.labels?.chaos)) {
+    const cs = p.status.containerStatuses?.[0];
+    const ended = cs?.state?.terminated;
+    const inKernel = kernel.get(p.metadata.uid)?.size ?? 0;
+    if (inKernel !== (cs ? cs.restartCount + (ended ? 1 : 0) : 0))
+      console.log(
+        `  ${p.metadata.name} (uid ${p.metadata.uid}, ${p.spec.nodeName}): kernel log ${inKernel}, status ${ended ? `${ended.reason} ${ended.exitCode} at ${ended.finishedAt}` : "not terminated"}`,
+      );
+  }
 
   const memlensPods = await getJson<{
     items: {

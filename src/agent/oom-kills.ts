@@ -15,8 +15,12 @@ export interface KernelOomKill {
   /** the cgroup's oom_kill counter after it: kills of this container instance so far (for "":
    * the pod's kills no container accounted for, so far) */
   kills: number;
-  /** how the agent learnt of it */
-  source: "memory.events notification" | "sampling";
+  /**
+   * how the agent learnt of it; "agent start": a pod's counter, first read when the agent
+   * started, showed kills that none of its containers' cgroups still there did (containers
+   * killed while no agent watched, e.g. during the agent's own restart); `at` is then the start
+   */
+  source: "memory.events notification" | "sampling" | "agent start";
   /**
    * main: the container's processes were gone within a second (its main process was killed,
    * the container ended); child: some lived on, the container runs and its status never shows it
@@ -57,6 +61,12 @@ export class OomKillFeed {
   private seq = 0;
   /** per pod UID: kills its containers' counters rose by, its own counter rose by, and "" kills told */
   private readonly pods = new Map<string, { inContainers: number; inPod: number; told: number }>();
+  /**
+   * per pod UID, until the first pass is over: the first values read of cgroups older than the
+   * agent, the pod's own (v2: its containers' kills included) and its containers' summed
+   */
+  private firstValues: Map<string, { pod?: TrackedCgroup; inPod: number; inContainers: number }> | undefined =
+    new Map();
 
   constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
@@ -78,7 +88,11 @@ export class OomKillFeed {
     // a pod cgroup's counter is hierarchical (v2): its containers' kills are announced by them
     if (kind !== "container" || !containerID) return;
     const rise = this.rise(entry, kills);
-    if (rise === undefined) return;
+    if (rise === undefined) {
+      const first = this.firstValue(entry);
+      if (first) first.inContainers += kills;
+      return;
+    }
     this.podCounts(podUID).inContainers += rise;
     void this.victim(path).then((process) =>
       this.announce({ at: now, podUID, containerID, kills, source, process }),
@@ -93,7 +107,11 @@ export class OomKillFeed {
    */
   observePod(pod: TrackedCgroup, kills: number, now = Date.now() / 1000): boolean {
     const rise = this.rise(pod, kills);
-    if (rise === undefined) return false;
+    if (rise === undefined) {
+      const first = this.firstValue(pod);
+      if (first) Object.assign(first, { pod, inPod: kills });
+      return false;
+    }
     const counts = this.podCounts(pod.cgroup.podUID);
     counts.inPod += rise;
     setTimeout(() => {
@@ -110,6 +128,39 @@ export class OomKillFeed {
       });
     }, POD_GRACE_MS).unref();
     return true;
+  }
+
+  /**
+   * The agent's first pass has read every cgroup there when it started: each pod's kills that
+   * its containers' cgroups do not account for are of containers that are gone, killed while no
+   * agent watched (a previous agent process may have told of them, or no one: the runtime can
+   * miss a fast death, and pod status then says Error, exit code 137). Announced for the pod,
+   * containerID "": the controller counts such a kill only for a pod's first container instance
+   * with no kill counted yet, so one the previous agent told of is not counted twice.
+   */
+  firstPassDone(now = Date.now() / 1000): void {
+    const firstValues = this.firstValues;
+    this.firstValues = undefined;
+    for (const [podUID, { pod, inPod, inContainers }] of firstValues ?? []) {
+      if (!pod || inPod <= inContainers) continue;
+      this.announce({
+        at: now,
+        podUID,
+        containerID: "",
+        kills: inPod - inContainers,
+        source: "agent start",
+        process: "main",
+      });
+    }
+  }
+
+  private firstValue(entry: TrackedCgroup) {
+    const { firstValues } = this;
+    if (!firstValues || entry.createdSinceStart) return undefined;
+    const uid = entry.cgroup.podUID;
+    let first = firstValues.get(uid);
+    if (!first) firstValues.set(uid, (first = { inPod: 0, inContainers: 0 }));
+    return first;
   }
 
   /**

@@ -67,6 +67,8 @@ export class Sampler {
   version: CgroupVersion | undefined;
   /** a first scan has completed */
   ready = false;
+  /** a first pass has read every cgroup that first scan found */
+  private firstPassDone = false;
   lastStats: TickStats | undefined;
   private readonly memoryEvents: MemoryEventsWatch | undefined;
   private readonly births: CgroupBirthWatch | undefined;
@@ -119,6 +121,11 @@ export class Sampler {
       }
       if (oomAfter !== undefined) this.opts.oomKills?.observe(entry, oomAfter, "sampling", now);
       cgroups++;
+    }
+    // every cgroup there at the start has been read once: what their counters disagree on is told
+    if (this.ready && !this.firstPassDone) {
+      this.firstPassDone = true;
+      this.opts.oomKills?.firstPassDone(now);
     }
     for (const dropped of this.opts.store.prune(now)) {
       this.opts.metrics?.forget(dropped);

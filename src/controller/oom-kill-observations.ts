@@ -11,7 +11,7 @@ import {
   type OomKillHistory,
   type OomKillObservation,
 } from "../analysis/oom.js";
-import type { Pod } from "../kube/pod.js";
+import type { ContainerStatus, Pod } from "../kube/pod.js";
 import { findingKey, type Observed } from "./findings.js";
 import { plural } from "./inspection-rules.js";
 
@@ -49,7 +49,7 @@ export function oomKillObservations(
       // the last kill counted is one pod status does not show (yet): only the kernel told of it
       const kernelOnly = bareID(counted.history.lastKillID) !== bareID(status?.killID);
       const killedAt = first
-        ? new Date(first.at * 1000).toISOString()
+        ? kernelKillTime(first, cs)
         : kernelOnly
           ? (prev?.evidence.lastKilledAt as string | undefined)
           : status?.finishedAt;
@@ -82,6 +82,17 @@ export function oomKillObservations(
     }
   }
   return observed;
+}
+
+/**
+ * When the kernel killed: when the agent learnt of it, or, where the runtime saw the container
+ * end (exit code 137) more than a second earlier, then: an agent that started after the kill
+ * (it reads the pod's counter at its start) learnt of it late.
+ */
+function kernelKillTime(kill: KernelKill, cs: ContainerStatus): string {
+  const ended = cs.state?.terminated;
+  const endedAt = ended?.exitCode === 137 && ended.finishedAt ? Date.parse(ended.finishedAt) : NaN;
+  return new Date(endedAt + 1000 < kill.at * 1000 ? endedAt : kill.at * 1000).toISOString();
 }
 
 /** What an earlier pass recorded of a container's kills (in the finding's evidence). */

@@ -80,6 +80,82 @@ describe("OomKillFeed: a pod's kills that none of its containers' counters showe
   });
 });
 
+describe("OomKillFeed: at the agent's start, a pod's kills its containers' cgroups do not account for", () => {
+  const podOf = (uid: string, path: string) =>
+    store.track({ path, relPath: path, version: "v2", kind: "pod", podUID: uid, qos: "burstable" });
+  const containerOf = (uid: string, path: string) =>
+    store.track({
+      path,
+      relPath: path,
+      version: "v2",
+      kind: "container",
+      podUID: uid,
+      qos: "burstable",
+      containerID: "d".repeat(64),
+    });
+
+  it('are announced for the pod (containerID "", source "agent start") once the first pass is over', async () => {
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const seen: KernelOomKill[] = [];
+    feed.subscribe((k) => seen.push(k));
+    const [gone, accounted, quiet] = ["1", "2", "3"].map((n) => `${n}1111111-2222-4333-8444-555555555555`);
+    // a pod whose killed container's cgroup is gone: 2 kills, 1 of them in a container still there
+    feed.observePod(podOf(gone!, "/g"), 2, 50);
+    feed.observe(containerOf(gone!, "/g/c"), 1, "memory.events notification", 50);
+    // every kill in a container still there: those are pod status' to tell, as before
+    feed.observe(containerOf(accounted!, "/a2/c"), 3, "sampling", 50);
+    feed.observePod(podOf(accounted!, "/a2"), 3, 50);
+    feed.observePod(podOf(quiet!, "/q"), 0, 50);
+    expect(seen).to.deep.equal([]);
+    feed.firstPassDone(60);
+    // a cgroup older than the agent found after the first pass counts from its first value again
+    feed.observePod(podOf(quiet!, "/q2"), 5, 61);
+    feed.firstPassDone(62);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((k) => [k.podUID, k.containerID, k.kills, k.source, k.at, k.process])).to.deep.equal([
+      [gone, "", 1, "agent start", 60, "main"],
+    ]);
+  });
+
+  it("leaves the kills of cgroups made since the start to the notifications, told once", async () => {
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const seen: KernelOomKill[] = [];
+    feed.subscribe((k) => seen.push(k));
+    const pod = podOf("41111111-2222-4333-8444-555555555555", "/n");
+    pod.createdSinceStart = true;
+    feed.observePod(pod, 2, 70);
+    feed.firstPassDone(71);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((k) => [k.kills, k.source, k.at])).to.deep.equal([[2, "memory.events notification", 70]]);
+  });
+});
+
+describe("Sampler with an OOM-kill feed: a pod whose killed container was gone when the agent started", () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "memlens-start-kills-"));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  it("announces the pod's kill after its first pass, and not again", async () => {
+    await buildTreeV2(root);
+    // the pod cgroup counts its containers' kills (v2); the killed container's cgroup is removed
+    await writeFile(join(v2PodDir(root), "memory.events"), "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n");
+    await rm(join(v2PodDir(root), `cri-containerd-${APP}.scope`), { recursive: true });
+    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const seen: KernelOomKill[] = [];
+    feed.subscribe((k) => seen.push(k));
+    const store = new HistoryStore({ periodS: 5, retentionS: 60 });
+    const sampler = new Sampler({ cgroupRoot: root, store, log: pino({ level: "silent" }), oomKills: feed });
+    await sampler.tick(100);
+    await sampler.tick(105);
+    expect(seen.map((k) => [k.podUID, k.containerID, k.kills, k.source, k.at])).to.deep.equal([
+      [UID, "", 1, "agent start", 100],
+    ]);
+    sampler.close();
+  });
+});
+
 describe("MemoryEventsWatch: reads memory.events when notified", () => {
   let dir: string;
   before(async () => {

@@ -6,7 +6,7 @@ import type { HeapProfileReport } from "../../../src/controller/profiles.js";
 import type { ResolvedTarget } from "../../../src/controller/targets.js";
 import type { Pod } from "../../../src/kube/pod.js";
 import { recordedPodWatch } from "./pod-fixtures.js";
-import { UNNAMED_INSTANCE, type KernelKill } from "../../../src/analysis/oom.js";
+import { bareID, UNNAMED_INSTANCE, type KernelKill } from "../../../src/analysis/oom.js";
 
 const spec = effectiveSpec({ targetRef: { kind: "Deployment", name: "hog" } });
 const workload = { kind: "Deployment", name: "hog", namespace: "rec" };
@@ -220,6 +220,29 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     const { status, warnings } = replay(asError, "once", { kernel, repeatEach: 2 });
     expect([status.oomKills, warnings]).to.deep.equal([1, 1]);
     expect(status.findings?.[0]?.message).to.contain("reported by the memlens agent on memlens-node-v2");
+    // the agent restarted after telling of the kill by its container's ID: the new agent's report
+    // from the pod's counter ("agent start") is the same kill, on resyncs and after a controller restart
+    const killedID = bareID(once[ended]!.status.containerStatuses![0]!.containerID)!;
+    const toldTwice = (i: number): KernelKill[] => [
+      ...(i >= ended
+        ? [{ containerID: killedID, at: (T0 + ended * 1000) / 1000, node: "memlens-node-v2" }]
+        : []),
+      ...(i >= ended + 2
+        ? [{ containerID: UNNAMED_INSTANCE, at: (T0 + (ended + 2) * 1000) / 1000, node: "memlens-node-v2" }]
+        : []),
+    ];
+    // told by an agent that started 20 s after the kill: the time is when the container ended
+    const finishedAt = once[ended]!.status.containerStatuses![0]!.state!.terminated!.finishedAt!;
+    const late = (i: number): KernelKill[] =>
+      i >= ended
+        ? [{ containerID: UNNAMED_INSTANCE, at: Date.parse(finishedAt) / 1000 + 20, node: "memlens-node-v2" }]
+        : [];
+    const lateFinding = replay(asError, "once", { kernel: late }).status.findings![0]!;
+    expect(lateFinding.evidence.lastKilledAt).to.equal(new Date(finishedAt).toISOString());
+    for (const opts of [{ repeatEach: 2 }, { restartAt: ended + 1 }, { restartAt: ended + 3 }]) {
+      const twice = replay(asError, "once", { kernel: toldTwice, ...opts });
+      expect([twice.status.oomKills, twice.warnings], JSON.stringify(opts)).to.deep.equal([1, 1]);
+    }
   });
 
   it("recommends RaiseMemoryLimit with the VPA bump and a patch for the Deployment", () => {
