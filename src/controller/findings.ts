@@ -19,8 +19,11 @@ export type Observed = Omit<Finding, "firstSeen" | "lastSeen" | "count" | "resol
 
 export interface Merged {
   findings: Finding[];
-  /** findings that are new or happened again in this pass: each gets an Event */
-  happened: Finding[];
+  /**
+   * findings that are new or happened again in this pass, each with its occurrences new in it
+   * (kills since the last pass; 1 for a state that began): each gets an Event occurrence per one
+   */
+  happened: { finding: Finding; occurrences: number }[];
 }
 
 /** Status stays far below etcd's object size limit whatever the workload does. */
@@ -40,7 +43,7 @@ export function mergeFindings(
 ): Merged {
   const nowIso = now.toISOString();
   const byKey = new Map(previous.map((f) => [findingKey(f), f]));
-  const happened: Finding[] = [];
+  const happened: Merged["happened"] = [];
   const out = new Map<string, Finding>();
   for (const o of observed) {
     const key = findingKey(o);
@@ -56,7 +59,7 @@ export function mergeFindings(
       count: (prev && !prev.resolved ? prev.count : 0) + increment,
     };
     out.set(key, f);
-    if (state ? fresh : increment > 0) happened.push(f);
+    if (state ? fresh : increment > 0) happened.push({ finding: f, occurrences: state ? 1 : increment });
   }
   for (const [key, prev] of byKey) {
     if (out.has(key)) continue;

@@ -62,7 +62,7 @@ export interface InspectionInput {
 export interface InspectionResult {
   status: MemoryInspectionStatus;
   /** findings that are new or happened again: one Warning Event each */
-  happened: { finding: Finding; pod?: Pod }[];
+  happened: { finding: Finding; pod?: Pod; occurrences: number }[];
   /** recommendations that appeared or changed: one Normal Event each */
   newRecommendations: Recommendation[];
 }
@@ -135,7 +135,7 @@ export function inspect(input: InspectionInput): InspectionResult {
       findings,
       recommendations,
     },
-    happened: merged.happened.map((finding) => ({ finding, pod: podByName.get(finding.pod) })),
+    happened: merged.happened.map((h) => ({ ...h, pod: podByName.get(h.finding.pod) })),
     newRecommendations: changedRecommendations(recommendations, previous),
   };
 }

@@ -16,7 +16,7 @@ import { AgentAccess } from "./agent-access.js";
 import { AgentCA } from "./agent-ca.js";
 import { AgentSigner } from "./agent-signer.js";
 import { TargetIndex } from "./target-index.js";
-import { podIndexValues } from "./targets.js";
+import { podIndexValues, podWithUID } from "./targets.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -139,7 +139,7 @@ export class Manager {
 
   /** The agent on a pod's node saw the kernel kill one of its containers: inspect it now. */
   private killReported(podUID: string): void {
-    const pod = this.pods.list().find((p) => p.metadata.uid === podUID);
+    const [pod] = this.pods.indexed(podWithUID(podUID));
     if (!pod) return;
     for (const key of this.targets.inspectionsFor(pod)) {
       this.reconciler.killReported(key);

@@ -252,7 +252,7 @@ export class Reconciler {
 
     const log = this.d.log.child({ key });
     const regarding = this.ref(mi);
-    for (const { finding, pod } of result.happened) {
+    for (const { finding, pod, occurrences } of result.happened) {
       log.info(
         { rule: finding.rule, pod: finding.pod, container: finding.container, count: finding.count },
         finding.message,
@@ -264,6 +264,7 @@ export class Reconciler {
         reason: finding.rule,
         action: "Inspect",
         note: finding.message,
+        occurrences,
       });
     }
     for (const rec of result.newRecommendations) {

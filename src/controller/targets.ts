@@ -43,18 +43,21 @@ const ownedBy = (refs: OwnerRef[] | undefined, uids: Set<string>) =>
 
 /**
  * The pod cache's index (Informer `index`): a pod is filed under its namespace, each of its
- * labels in that namespace, and each owner's UID, so that a pass finds its target's pods without
- * a look at every pod of the cluster (at 1000 inspections x 10 pods, matching every inspection's
- * selector against every pod was the controller's largest cost).
+ * labels in that namespace, each owner's UID, and its own UID, so that a pass finds its target's
+ * pods, and an agent's kill report its pod, without a look at every pod of the cluster (at 1000
+ * inspections x 10 pods, matching every inspection's selector against every pod was the
+ * controller's largest cost).
  */
 export const podsIn = (namespace: string) => `ns:${namespace}`;
 export const podsLabelled = (namespace: string, key: string, value: string) =>
   `label:${namespace}/${key}=${value}`;
 const podsOwnedBy = (uid: string) => `owner:${uid}`;
+export const podWithUID = (uid: string) => `uid:${uid}`;
 export function podIndexValues(pod: Pod): string[] {
   const ns = pod.metadata.namespace ?? "";
   return [
     podsIn(ns),
+    podWithUID(pod.metadata.uid),
     ...Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => podsLabelled(ns, k, v)),
     ...(pod.metadata.ownerReferences ?? []).map((o) => podsOwnedBy(o.uid)),
   ];

@@ -20,6 +20,8 @@ export interface EventSpec {
   note: string;
   /** tells apart Events of one reason that are not repeats of each other (e.g. two recommendations) */
   seriesKey?: string;
+  /** occurrences this record stands for (two kills found in one pass are two); default 1 */
+  occurrences?: number;
 }
 
 interface Series {
@@ -75,9 +77,10 @@ export class EventRecorder {
     const ns = e.regarding.namespace;
     const note = e.note.length > NOTE_MAX ? `${e.note.slice(0, NOTE_MAX - 1)}…` : e.note;
     try {
+      const occurrences = Math.max(1, e.occurrences ?? 1);
       const known = this.series.get(key) ?? (await this.findExisting(e));
       if (known) {
-        known.count++;
+        known.count += occurrences;
         try {
           await this.client.request("PATCH", `/apis/events.k8s.io/v1/namespaces/${ns}/events/${known.name}`, {
             contentType: "application/merge-patch+json",
@@ -105,9 +108,11 @@ export class EventRecorder {
           note,
           regarding: e.regarding,
           ...(e.related ? { related: e.related } : {}),
+          // the API wants a series only for a repeat (count >= 2)
+          ...(occurrences > 1 ? { series: { count: occurrences, lastObservedTime: microTime(now) } } : {}),
         },
       });
-      this.series.set(key, { name, count: 1 });
+      this.series.set(key, { name, count: occurrences });
     } catch (err) {
       this.log.warn(
         { key: `${ns}/${e.regarding.name}`, reason: e.reason, err: errMessage(err) },
