@@ -11,11 +11,11 @@
 // read again with every table known; and again when inline marks need the walk of the functions
 // kept (top.ts inlineWalk), which is known only after the first.
 import { rawChunks, type ProfileSource } from "./chunks.js";
-import { forEachField } from "./fields.js";
+import { forEachField, malformedSample } from "./fields.js";
 import { GraphWalk, LocationFrames, type Edge } from "./graph.js";
 import type { ProfileInfo } from "./model.js";
 import { ProtoReader } from "./proto.js";
-import { SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
+import { MALFORMED, SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
 import { resolveSampleIndex } from "./sample-type.js";
 import { ProfileTables, type RawLocation, type ResolvedTables } from "./tables.js";
 import { inlineWalk, topRows, trimNodes, type TopOptions, type TopTable } from "./top.js";
@@ -156,13 +156,14 @@ class FirstPass {
     valueStart: number,
     bodyStart: number,
     end: number,
+    base: number,
   ): void => {
     if (buf !== this.buf) {
       this.r.reset(buf);
       this.buf = buf;
     }
     if (tag === SAMPLE_TAG) {
-      if (this.folded) this.fold(bodyStart, end);
+      if (this.folded) this.fold(bodyStart, end, base);
       return;
     }
     this.r.pos = valueStart;
@@ -181,7 +182,7 @@ class FirstPass {
     else if (!this.walk.countEdgesInto(slot)) this.edgesComplete = false;
   }
 
-  private fold(start: number, end: number): void {
+  private fold(start: number, end: number, base: number): void {
     if (this.walk === undefined) {
       this.types = this.tables.sampleTypeCount;
       this.column = likelyColumn(this.sampleIndex, this.types);
@@ -197,6 +198,7 @@ class FirstPass {
     if (this.stack.length < end - start) this.stack = new Int32Array(2 * (end - start));
     const types = this.types;
     const n = this.reader.read(start, end, this.tables.locationIndex, this.stack, 0, this.values, 0, types);
+    if (n === MALFORMED) throw malformedSample(this.r.buf, start, end, base);
     if (n < 0 || this.reader.values !== types || types === 0) {
       this.folded = false;
       return;
@@ -276,7 +278,7 @@ async function walkSamples(
   let sample = 0;
   let total = 0;
   let current: Uint8Array | undefined;
-  await forEachField(rawChunks(source), (buf, tag, _valueStart, start, end) => {
+  await forEachField(rawChunks(source), (buf, tag, _valueStart, start, end, base) => {
     if (tag !== SAMPLE_TAG) return;
     if (buf !== current) {
       r.reset(buf);
@@ -284,6 +286,7 @@ async function walkSamples(
     }
     if (stack.length < end - start) stack = new Int32Array(2 * (end - start));
     const n = reader.read(start, end, t.locationIndex, stack, 0, values, 0, types);
+    if (n === MALFORMED) throw malformedSample(buf, start, end, base);
     if (n < 0) throw undefinedLocation(sample, reader.missing);
     if (reader.values !== types) throw valueCount(sample, reader.values, types);
     walk.add(stack, 0, n, values, index);
