@@ -17,6 +17,7 @@ export class SampleReader {
   values = 0;
   /** The location id the last sample refers to that `locations` lacks, when read returned MISSING_LOCATION. */
   missing: number | bigint = 0;
+  private missingSeen = false;
 
   constructor(private readonly r: ProtoReader) {}
 
@@ -41,9 +42,9 @@ export class SampleReader {
     const buf = r.buf;
     let pos = start;
     let nValues = 0;
-    let missing = false;
-    // Positions in a local, and the one- and two-byte varints that almost every id and value
-    // is, read inline; anything longer goes through the reader's general ones.
+    this.missingSeen = false;
+    // Positions in a local, and the one-byte tags and lengths that almost every one is, read
+    // inline; anything longer goes through the reader's general varint.
     while (pos < end) {
       let tag = buf[pos] ?? 0;
       if (tag < 0x80) pos++;
@@ -57,8 +58,12 @@ export class SampleReader {
       if (tag < 8 || tag > 127 || (wire !== WIRE_VARINT && wire !== WIRE_LEN)) return MALFORMED;
       let stop: number;
       if (wire === WIRE_LEN) {
-        const len = this.varint(pos, end);
-        pos = r.pos;
+        let len = buf[pos] ?? 0;
+        if (len < 0x80) pos++;
+        else {
+          len = this.varint(pos, end);
+          pos = r.pos;
+        }
         if (len < 0 || pos + len > end) return MALFORMED;
         stop = pos + len;
       } else {
@@ -66,62 +71,98 @@ export class SampleReader {
         if (this.varint(pos, end) < 0) return MALFORMED;
         stop = r.pos;
       }
-      const isStack = tag === 0x0a || tag === 0x08;
-      if (!isStack && tag !== 0x12 && tag !== 0x10) {
+      if (tag === 0x0a || tag === 0x08) {
+        at = this.ids(pos, stop, locations, stack, at);
+        if (at === MALFORMED) return MALFORMED;
+      } else if (tag === 0x12 || tag === 0x10) {
+        nValues = this.valuesIn(pos, stop, values, valuesAt, nValues, types);
+        if (nValues === MALFORMED) return MALFORMED;
+      } else if (tag === 0x1a && !flatMessage(buf, pos, stop)) {
         // Labels (field 3) are messages of their own; other fields are skipped unread.
-        if (tag === 0x1a && !flatMessage(buf, pos, stop)) return MALFORMED;
-        pos = stop;
-        continue;
+        return MALFORMED;
       }
-      while (pos < stop) {
-        const b0 = buf[pos] ?? 0;
-        const b1 = buf[pos + 1] ?? 0;
-        let v: number;
-        if (b0 < 0x80) {
-          v = b0;
-          pos++;
-        } else if (b1 < 0x80) {
-          v = (b0 & 0x7f) | (b1 << 7);
-          pos += 2;
-        } else {
-          if (!isStack) {
-            // int64: negative values take ten bytes; a varint longer than that is malformed.
-            r.pos = pos;
-            v = r.int64();
-            pos = r.pos;
-            if ((buf[pos - 1] ?? 0) >= 0x80) return MALFORMED;
-          } else {
-            r.pos = pos;
-            const id = r.id();
-            pos = r.pos;
-            if ((buf[pos - 1] ?? 0) >= 0x80) return MALFORMED;
-            if (typeof id === "bigint") {
-              const index = locations.get(id);
-              if (index === undefined) {
-                if (!missing) this.missing = id;
-                missing = true;
-              } else stack[at++] = index;
-              continue;
-            }
-            v = id;
-          }
-        }
-        if (isStack) {
-          const index = locations.indexOf(v);
-          if (index < 0) {
-            if (!missing) this.missing = v;
-            missing = true;
-          } else stack[at++] = index;
-        } else {
-          if (nValues < types) values[valuesAt + nValues] = v;
-          nValues++;
-        }
-      }
-      // A varint cut off by the field's end ran past it.
-      if (pos !== stop) return MALFORMED;
+      pos = stop;
     }
     this.values = nValues;
-    return missing ? MISSING_LOCATION : at;
+    return this.missingSeen ? MISSING_LOCATION : at;
+  }
+
+  /**
+   * The location ids in [pos, stop), as indices into `stack` from `at`; returns where they end
+   * there, or MALFORMED when the last runs past `stop`. Ids of up to four bytes (2^28) are read
+   * inline, the rest in a function of its own: V8 throws optimized code away when a path in it
+   * first runs, and the rare ones would first run mid-profile.
+   */
+  private ids(pos: number, stop: number, locations: IdIndex, stack: Int32Array, at: number): number {
+    const buf = this.r.buf;
+    while (pos < stop) {
+      // A loop, not a branch per byte: code for the third byte would first run mid-profile.
+      let b = buf[pos++] ?? 0;
+      let id = b & 0x7f;
+      for (let shift = 7; b >= 0x80 && shift < 28; shift += 7) {
+        b = buf[pos++] ?? 0;
+        id |= (b & 0x7f) << shift;
+      }
+      if (b >= 0x80) {
+        const index = this.longId(pos - 4, locations);
+        if (index === MALFORMED) return MALFORMED;
+        pos = this.r.pos;
+        if (index >= 0) stack[at++] = index;
+        continue;
+      }
+      const index = locations.indexOf(id);
+      if (index >= 0) stack[at++] = index;
+      else this.notDefined(id);
+    }
+    return pos === stop ? at : MALFORMED;
+  }
+
+  /** The index of the id of five bytes or more at `pos`, -1 if none, MALFORMED past ten bytes; r.pos after it. */
+  private longId(pos: number, locations: IdIndex): number {
+    const r = this.r;
+    r.pos = pos;
+    const id = r.id();
+    if ((r.buf[r.pos - 1] ?? 0) >= 0x80) return MALFORMED;
+    const index = locations.get(id);
+    if (index !== undefined) return index;
+    this.notDefined(id);
+    return -1;
+  }
+
+  private notDefined(id: number | bigint): void {
+    if (!this.missingSeen) this.missing = id;
+    this.missingSeen = true;
+  }
+
+  /** The values in [pos, stop) into `values` from `valuesAt + count`, up to `types` of them; returns how many there are, or MALFORMED. */
+  private valuesIn(
+    pos: number,
+    stop: number,
+    values: Float64Array,
+    valuesAt: number,
+    count: number,
+    types: number,
+  ): number {
+    const r = this.r;
+    const buf = r.buf;
+    while (pos < stop) {
+      let b = buf[pos++] ?? 0;
+      let v = b & 0x7f;
+      for (let shift = 7; b >= 0x80 && shift < 28; shift += 7) {
+        b = buf[pos++] ?? 0;
+        v |= (b & 0x7f) << shift;
+      }
+      if (b >= 0x80) {
+        // int64: past 2^28 (negative values take ten bytes); past ten bytes, malformed.
+        r.pos = pos - 4;
+        v = r.int64();
+        pos = r.pos;
+        if ((buf[pos - 1] ?? 0) >= 0x80) return MALFORMED;
+      }
+      if (count < types) values[valuesAt + count] = v;
+      count++;
+    }
+    return pos === stop ? count : MALFORMED;
   }
 
   /** A varint (a tag or a length) that must end by `end`, r.pos after it; -1 where it does not. */
@@ -139,23 +180,13 @@ export class SampleReader {
  */
 function flatMessage(buf: Uint8Array, start: number, end: number): boolean {
   let pos = start;
-  /** The varint at pos, pos moved past it; -1 where it runs past `end` or ten bytes. */
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10 && pos < end; i++) {
-      const b = buf[pos++] ?? 0;
-      value += (b & 0x7f) * scale;
-      scale *= 128;
-      if (b < 0x80) return value;
-    }
-    return -1;
-  };
   while (pos < end) {
-    const tag = varint();
+    const tag = varintIn(buf, pos, end);
+    pos = varintEnd;
     const wire = tag & 7;
     if (tag < 8 || tag > 127 || (wire !== WIRE_VARINT && wire !== WIRE_LEN)) return false;
-    const value = varint();
+    const value = varintIn(buf, pos, end);
+    pos = varintEnd;
     if (value < 0) return false;
     if (wire === WIRE_LEN) {
       if (value > end - pos) return false;
@@ -163,6 +194,25 @@ function flatMessage(buf: Uint8Array, start: number, end: number): boolean {
     }
   }
   return true;
+}
+
+/** Where varintIn's varint ends: a module variable, not an object per varint. */
+let varintEnd = 0;
+
+/** The varint at `pos`, or -1 where it runs past `end` or ten bytes. */
+function varintIn(buf: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10 && pos < end; i++) {
+    const b = buf[pos++] ?? 0;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (b < 0x80) {
+      varintEnd = pos;
+      return value;
+    }
+  }
+  return -1;
 }
 
 /** Field 2 (samples), length-delimited. */

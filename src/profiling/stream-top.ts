@@ -13,6 +13,7 @@
 import { rawChunks, type ProfileSource } from "./chunks.js";
 import { forEachField, malformedSample } from "./fields.js";
 import { GraphWalk, LocationFrames, type Edge } from "./graph.js";
+import { IdIndex } from "./ids.js";
 import type { ProfileInfo } from "./model.js";
 import { ProtoReader } from "./proto.js";
 import { MALFORMED, SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
@@ -69,18 +70,21 @@ interface Weights {
 
 /** Frame stand-ins until the strings arrive: one per function id, one per mapping for unnamed frames. */
 class FrameSlots {
-  readonly functions = new Map<number | bigint, number>();
+  /** Slot by function id: an IdIndex, as function ids are dense too. */
+  private readonly functionSlots = new IdIndex();
+  readonly functions: (number | bigint)[] = [];
   readonly mappings = new Map<number | bigint, number>();
   count = 0;
 
   /** The slots of a location's frames, leaf-most first, as ProfileTables.resolve names them. */
   of(loc: RawLocation): Int32Array {
     const fns = loc.functions;
-    if (fns.length === 0) return Int32Array.of(this.slot(this.mappings, loc.mapping));
+    if (fns.length === 0) return Int32Array.of(this.mappingSlot(loc.mapping));
     const slots = new Int32Array(fns.length);
-    fns.forEach((fn, i) => {
-      slots[i] = fn === 0 ? this.slot(this.mappings, loc.mapping) : this.slot(this.functions, fn);
-    });
+    for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i] ?? 0;
+      slots[i] = fn === 0 ? this.mappingSlot(loc.mapping) : this.functionSlot(fn);
+    }
     return slots;
   }
 
@@ -100,16 +104,28 @@ class FrameSlots {
       frameOf[slot] = frame;
       return true;
     };
-    for (const [id, slot] of this.functions) if (!named(slot, t.functionName(id))) return undefined;
+    for (const id of this.functions) {
+      if (!named(this.functionSlot(id), t.functionName(id))) return undefined;
+    }
     for (const [id, slot] of this.mappings) if (!named(slot, t.unnamedFrame(id))) return undefined;
     return frameOf;
   }
 
-  private slot(map: Map<number | bigint, number>, id: number | bigint): number {
-    let slot = map.get(id);
+  private functionSlot(id: number | bigint): number {
+    let slot = this.functionSlots.get(id);
     if (slot === undefined) {
       slot = this.count++;
-      map.set(id, slot);
+      this.functionSlots.set(id, slot);
+      this.functions.push(id);
+    }
+    return slot;
+  }
+
+  private mappingSlot(id: number | bigint): number {
+    let slot = this.mappings.get(id);
+    if (slot === undefined) {
+      slot = this.count++;
+      this.mappings.set(id, slot);
     }
     return slot;
   }

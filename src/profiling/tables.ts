@@ -117,21 +117,16 @@ export class ProfileTables {
     let id: number | bigint = 0;
     let mappingId: number | bigint = 0;
     const functions: (number | bigint)[] = [];
-    r.fields(start, end, (field, wire) => {
-      if (field === 1 && wire === WIRE_VARINT) id = r.id();
-      else if (field === 2 && wire === WIRE_VARINT) mappingId = r.id();
-      else if (field === 4 && wire === WIRE_LEN) {
-        const stop = r.varint() + r.pos;
-        let fn: number | bigint = 0;
-        r.fields(r.pos, stop, (f, w) => {
-          if (f !== 1 || w !== WIRE_VARINT) return false;
-          fn = r.id();
-          return true;
-        });
-        functions.push(fn);
-      } else return false;
-      return true;
-    });
+    // Loops, not r.fields with a closure each: a large profile has tens of thousands of these.
+    r.pos = start;
+    while (r.pos < end) {
+      const tag = r.varint();
+      if (tag === ((1 << 3) | WIRE_VARINT)) id = r.id();
+      else if (tag === ((2 << 3) | WIRE_VARINT)) mappingId = r.id();
+      else if (tag === ((4 << 3) | WIRE_LEN)) functions.push(lineFunction(r));
+      else r.skip(tag & 7);
+    }
+    r.pos = end;
     if (this.locationIndex.get(id) !== undefined) this.duplicateLocationIds = true;
     this.locationIndex.set(id, this.locations.push({ id, mapping: mappingId, functions }) - 1);
   }
@@ -191,17 +186,35 @@ export class ProfileTables {
       }
       return id;
     };
+    // Each function's frame once, by its index: locations are many, their functions few.
+    const functionFrames = new Int32Array(names.length).fill(-1);
     const locations = this.locations.map((loc) => {
       if (loc.id === 0) throw new ProfileFormatError("corrupt profile: a location has id 0");
-      if (loc.functions.length === 0) return Int32Array.of(frame(unnamed(loc.mapping)));
-      return Int32Array.from(loc.functions, (fnId) => {
-        if (fnId !== 0 && functionIndex.get(fnId) === undefined) {
-          throw new ProfileFormatError(
-            `corrupt profile: location ${loc.id} refers to function ${fnId}, which is not defined`,
-          );
+      const fns = loc.functions;
+      if (fns.length === 0) return Int32Array.of(frame(unnamed(loc.mapping)));
+      const frames = new Int32Array(fns.length);
+      for (let i = 0; i < fns.length; i++) {
+        const fnId = fns[i] ?? 0;
+        const index = fnId === 0 ? undefined : functionIndex.get(fnId);
+        if (index === undefined) {
+          if (fnId !== 0) {
+            throw new ProfileFormatError(
+              `corrupt profile: location ${loc.id} refers to function ${fnId}, which is not defined`,
+            );
+          }
+          frames[i] = frame(unnamed(loc.mapping));
+          continue;
         }
-        return frame(functionName(fnId) ?? unnamed(loc.mapping));
-      });
+        let f = functionFrames[index] ?? -1;
+        if (f < 0) {
+          const name = functionName(fnId);
+          f = frame(name ?? unnamed(loc.mapping));
+          // A function without a name takes each location's mapping: not the same frame each time.
+          if (name !== undefined) functionFrames[index] = f;
+        }
+        frames[i] = f;
+      }
+      return frames;
     });
 
     const defaultName = str(this.defaultSampleType, "default sample type");
@@ -225,6 +238,19 @@ export class ProfileTables {
       unnamedFrame: unnamed,
     };
   }
+}
+
+/** The function id of the Line at r.pos (0 where it names none); leaves r after it. */
+function lineFunction(r: ProtoReader): number | bigint {
+  const stop = r.varint() + r.pos;
+  let fn: number | bigint = 0;
+  while (r.pos < stop) {
+    const tag = r.varint();
+    if (tag === ((1 << 3) | WIRE_VARINT)) fn = r.id();
+    else r.skip(tag & 7);
+  }
+  r.pos = stop;
+  return fn;
 }
 
 /** Reads the varint fields of a message in [start, end) that `read` has a reader for; skips the rest. */
