@@ -194,12 +194,13 @@ export class LocationFrames {
     return table;
   }
 
-  push(frames: ArrayLike<number>): void {
+  /** Adds a location whose frames are the first `length` of `frames`. */
+  push(frames: ArrayLike<number>, length = frames.length): void {
     const at = this.start[this.count] ?? 0;
     if (this.count + 2 > this.start.length) this.start = grown(this.start, this.count + 2);
-    if (at + frames.length > this.frames.length) this.frames = grown(this.frames, at + frames.length);
-    for (let i = 0; i < frames.length; i++) this.frames[at + i] = frames[i] ?? 0;
-    this.start[++this.count] = at + frames.length;
+    if (at + length > this.frames.length) this.frames = grown(this.frames, at + length);
+    for (let i = 0; i < length; i++) this.frames[at + i] = frames[i] ?? 0;
+    this.start[++this.count] = at + length;
   }
 }
 

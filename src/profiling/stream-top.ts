@@ -76,16 +76,25 @@ class FrameSlots {
   readonly mappings = new Map<number | bigint, number>();
   count = 0;
 
-  /** The slots of a location's frames, leaf-most first, as ProfileTables.resolve names them. */
-  of(loc: RawLocation): Int32Array {
+  /** The slots of the last location `of` read: as many as it returned. */
+  slots = new Int32Array(16);
+
+  /**
+   * Puts the slots of a location's frames, leaf-most first as ProfileTables.resolve names them,
+   * into `slots` (one array for all: no object per location); returns how many.
+   */
+  of(loc: RawLocation): number {
     const fns = loc.functions;
-    if (fns.length === 0) return Int32Array.of(this.mappingSlot(loc.mapping));
-    const slots = new Int32Array(fns.length);
+    if (fns.length === 0) {
+      this.slots[0] = this.mappingSlot(loc.mapping);
+      return 1;
+    }
+    if (fns.length > this.slots.length) this.slots = new Int32Array(2 * fns.length);
     for (let i = 0; i < fns.length; i++) {
       const fn = fns[i] ?? 0;
-      slots[i] = fn === 0 ? this.mappingSlot(loc.mapping) : this.functionSlot(fn);
+      this.slots[i] = fn === 0 ? this.mappingSlot(loc.mapping) : this.functionSlot(fn);
     }
-    return slots;
+    return fns.length;
   }
 
   /**
@@ -186,10 +195,11 @@ class FirstPass {
     this.tables.read(this.r, tag >>> 3, tag & 7);
     const locations = this.tables.locations;
     if (locations.length > this.slotLocations.count) {
-      const slots = this.slots.of(locations[locations.length - 1] as RawLocation);
-      this.slotLocations.push(slots);
+      const n = this.slots.of(locations[locations.length - 1] as RawLocation);
+      const slots = this.slots.slots;
+      this.slotLocations.push(slots, n);
       this.walk?.reserve(this.slots.count);
-      for (let i = 0; i < slots.length - 1; i++) this.countEdgesInto(slots[i] ?? 0);
+      for (let i = 0; i < n - 1; i++) this.countEdgesInto(slots[i] ?? 0);
     }
   };
 
