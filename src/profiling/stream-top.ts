@@ -18,7 +18,7 @@ import type { ProfileInfo } from "./model.js";
 import { ProtoReader } from "./proto.js";
 import { MALFORMED, SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
 import { resolveSampleIndex } from "./sample-type.js";
-import { ProfileTables, type RawLocation, type ResolvedTables } from "./tables.js";
+import { ProfileTables, type RawLocations, type ResolvedTables } from "./tables.js";
 import { inlineWalk, topRows, trimNodes, type TopOptions, type TopTable } from "./top.js";
 
 export interface StreamTopOptions extends Omit<TopOptions, "sampleIndex"> {
@@ -39,14 +39,14 @@ export async function streamTopTable(
   const frames = t.frameNames.length;
   let weights = first.weights(t, index);
   if (weights === undefined) {
-    const walk = new GraphWalk(LocationFrames.of(t.locations), frames);
+    const walk = new GraphWalk(t.locationFrames, frames);
     weights = { flat: walk.flat, cum: walk.cum, total: await walkSamples(source, t, index, walk) };
   }
   const trimmed = trimNodes(t.frameNames, weights.flat, weights.cum, options);
-  const inline = inlineWalk(t.locations, frames, trimmed.nodes);
+  const inline = inlineWalk(t.locationFrames, frames, trimmed.nodes);
   let edges = inline ? first.keptEdges(inline.kept, inline.inlinable) : [];
   if (inline && edges === undefined) {
-    const walk = new GraphWalk(LocationFrames.of(t.locations), frames, 1, inline.kept, inline.inlinable);
+    const walk = new GraphWalk(t.locationFrames, frames, 1, inline.kept, inline.inlinable);
     await walkSamples(source, t, index, walk);
     edges = walk.edges;
   }
@@ -83,18 +83,20 @@ class FrameSlots {
    * Puts the slots of a location's frames, leaf-most first as ProfileTables.resolve names them,
    * into `slots` (one array for all: no object per location); returns how many.
    */
-  of(loc: RawLocation): number {
-    const fns = loc.functions;
-    if (fns.length === 0) {
-      this.slots[0] = this.mappingSlot(loc.mapping);
+  of(locations: RawLocations, loc: number): number {
+    const first = locations.start[loc] ?? 0;
+    const n = (locations.start[loc + 1] ?? 0) - first;
+    const mapping = locations.mappings[loc] ?? 0;
+    if (n === 0) {
+      this.slots[0] = this.mappingSlot(mapping);
       return 1;
     }
-    if (fns.length > this.slots.length) this.slots = new Int32Array(2 * fns.length);
-    for (let i = 0; i < fns.length; i++) {
-      const fn = fns[i] ?? 0;
-      this.slots[i] = fn === 0 ? this.mappingSlot(loc.mapping) : this.functionSlot(fn);
+    if (n > this.slots.length) this.slots = new Int32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const fn = locations.functions[first + i] ?? 0;
+      this.slots[i] = fn === 0 ? this.mappingSlot(mapping) : this.functionSlot(fn);
     }
-    return fns.length;
+    return n;
   }
 
   /**
@@ -194,8 +196,8 @@ class FirstPass {
     this.r.pos = valueStart;
     this.tables.read(this.r, tag >>> 3, tag & 7);
     const locations = this.tables.locations;
-    if (locations.length > this.slotLocations.count) {
-      const n = this.slots.of(locations[locations.length - 1] as RawLocation);
+    if (locations.count > this.slotLocations.count) {
+      const n = this.slots.of(locations, locations.count - 1);
       const slots = this.slots.slots;
       this.slotLocations.push(slots, n);
       this.walk?.reserve(this.slots.count);
