@@ -25,7 +25,7 @@ interface GunzipInternals {
 }
 
 /** Big enough that a piece costs little, small enough to stay in the CPU's cache while read. */
-const OUTPUT_SIZE = 1 << 16;
+const OUTPUT_SIZE = 1 << 18;
 
 export class ReusingGunzip {
   private readonly out = new Uint8Array(OUTPUT_SIZE);
