@@ -1,8 +1,8 @@
 // Splits a profile read in pieces into its top-level fields, each whole in one buffer, and checks
 // each but the samples as checkWireFormat checks a whole profile (wire.ts; SampleReader checks
-// the samples as it reads them): a profile's top-level fields are
-// small (a sample, a location, a string), so only the one cut by a piece's end is copied, at once:
-// the next piece may be in the same buffer (chunks.ts).
+// the samples as it reads them). A profile's top-level fields are small (a sample, a location, a
+// string), so only the one cut by a piece's end is copied, at once: the next piece may be read
+// into the same buffer (chunks.ts).
 import { ProfileFormatError } from "./errors.js";
 import { WIRE_LEN, WIRE_VARINT } from "./proto.js";
 import { SAMPLE_TAG } from "./sample.js";
@@ -25,7 +25,8 @@ export type FieldVisitor = (
 /**
  * Calls `visit` for every top-level field of the raw profile in `chunks`, in order. Samples are
  * not checked here: the visitor reads them with SampleReader, which checks them as it goes, and
- * throws malformedSample where it finds one malformed (or, where it reads none, does not care).
+ * throws malformedSample for one it finds malformed; a sample a pass leaves unread is checked by
+ * the pass that reads it.
  */
 export async function forEachField(chunks: AsyncIterable<Uint8Array>, visit: FieldVisitor): Promise<void> {
   let pending: Uint8Array = new Uint8Array(0);
