@@ -1,23 +1,38 @@
 // Where a profile's bytes come from when it is read in pieces (stream-top.ts), and their gunzip
-// as a stream: zlib inflates on libuv's thread pool while the decoder reads what came before,
-// and the inflated profile (22 MB for 8 MB of gzip on a large heap profile) is never one buffer.
-// It still counts in the peak RSS: each piece is a new ArrayBuffer, which V8 frees only at a GC,
-// and it starts one for external memory only past 64 MiB.
-import { createReadStream } from "node:fs";
+// piece by piece: the inflated profile (22 MB for 8 MB of gzip on a large heap profile) is never
+// one buffer, and its pieces all share one (inflate.ts).
+import { open } from "node:fs/promises";
 import { pipeline, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { ProfileFormatError } from "./errors.js";
+import { ReusingGunzip } from "./inflate.js";
 
-/** A profile's bytes, gzip-compressed or raw, in pieces of any size; each call reads them anew. */
+/**
+ * A profile's bytes, gzip-compressed or raw, in pieces of any size; each call reads them anew. A
+ * piece may be overwritten by the next (its reader must be done with it before asking for more).
+ */
 export type ProfileSource = () => AsyncIterable<Uint8Array>;
 
-/** 1 MiB reads: a few dozen for a large profile instead of hundreds at the default 64 KiB. */
-const READ_CHUNK = 1 << 20;
+/** 256 KiB reads into one buffer: a few dozen for a large profile, and no garbage. */
+const READ_CHUNK = 1 << 18;
 /** zlib's output pieces: big enough that each costs little, small enough to keep memory flat. */
 const INFLATE_CHUNK = 1 << 18;
 
+/** The file's bytes, in pieces of one buffer: each is valid only until the next is asked for. */
 export function fileSource(path: string): ProfileSource {
-  return () => createReadStream(path, { highWaterMark: READ_CHUNK });
+  return async function* () {
+    const file = await open(path);
+    try {
+      const buf = new Uint8Array(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await file.read(buf, 0, buf.length);
+        if (bytesRead === 0) return;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await file.close();
+    }
+  };
 }
 
 export function bytesSource(bytes: Uint8Array): ProfileSource {
@@ -27,8 +42,9 @@ export function bytesSource(bytes: Uint8Array): ProfileSource {
 }
 
 /**
- * The profile's raw protobuf bytes, in pieces: gunzipped when the source is gzip. A corrupt or
- * truncated gzip stream is a ProfileFormatError; the source's own errors (a missing file) pass.
+ * The profile's raw protobuf bytes, in pieces: gunzipped when the source is gzip. Each piece is
+ * valid only until the next is asked for. A corrupt or truncated gzip stream is a
+ * ProfileFormatError; the source's own errors (a missing file) pass.
  */
 export async function* rawChunks(source: ProfileSource): AsyncGenerator<Uint8Array> {
   const input = source()[Symbol.asyncIterator]();
@@ -38,8 +54,9 @@ export async function* rawChunks(source: ProfileSource): AsyncGenerator<Uint8Arr
   while (headLength < 2) {
     const next = await input.next();
     if (next.done === true) break;
-    head.push(next.value);
     headLength += next.value.length;
+    // Copied when another must join it: the source, too, may reuse one buffer for each piece.
+    head.push(headLength < 2 ? Uint8Array.from(next.value) : next.value);
   }
   const first = head.length === 1 ? (head[0] as Uint8Array) : Buffer.concat(head);
   const all = async function* (): AsyncGenerator<Uint8Array> {
@@ -50,16 +67,35 @@ export async function* rawChunks(source: ProfileSource): AsyncGenerator<Uint8Arr
     yield* all();
     return;
   }
-  const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK });
-  // pipeline destroys gunzip with any error of the source's, and the loop below throws it:
-  // its callback has nothing left to do.
-  pipeline(Readable.from(all(), { objectMode: false }), gunzip, () => undefined);
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+    yield* inflated(all());
   } catch (err) {
     if (!isZlibError(err)) throw err;
     throw new ProfileFormatError(`truncated or corrupt gzip data (${(err as Error).message})`);
   }
+}
+
+async function* inflated(gzip: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reusing = ReusingGunzip.create();
+  if (reusing === undefined) {
+    yield* streamed(gzip);
+    return;
+  }
+  try {
+    for await (const chunk of gzip) yield* reusing.write(chunk);
+    yield* reusing.end();
+  } finally {
+    reusing.close();
+  }
+}
+
+/** zlib's stream, where ReusingGunzip cannot run: a new buffer for each piece. */
+async function* streamed(gzip: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK });
+  // pipeline destroys gunzip with any error of the source's, and the loop below throws it:
+  // its callback has nothing left to do.
+  pipeline(Readable.from(gzip, { objectMode: false }), gunzip, () => undefined);
+  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 /** zlib's errors carry codes such as Z_DATA_ERROR and Z_BUF_ERROR ("unexpected end of file"). */

@@ -137,6 +137,7 @@ class Decoder {
         i * types,
         types,
       );
+      // (MALFORMED is not read here: checkWireFormat has rejected such bytes.)
       if (at < 0) throw undefinedLocation(i, reader.missing);
       if (reader.values !== types) throw valueCount(i, reader.values, types);
     }

@@ -1,13 +1,17 @@
 // Splits a profile read in pieces into its top-level fields, each whole in one buffer, and checks
-// each as checkWireFormat checks a whole profile (wire.ts): a profile's top-level fields are
-// small (a sample, a location, a string), so only the one cut by a piece's end is copied.
+// each but the samples as checkWireFormat checks a whole profile (wire.ts; SampleReader checks
+// the samples as it reads them). A profile's top-level fields are small (a sample, a location, a
+// string), so only the one cut by a piece's end is copied, at once: the next piece may be read
+// into the same buffer (chunks.ts).
 import { ProfileFormatError } from "./errors.js";
 import { WIRE_LEN, WIRE_VARINT } from "./proto.js";
+import { SAMPLE_TAG } from "./sample.js";
 import { checkTopLevelField, isProfileField, LONGER, varintEnd, varintOrCut } from "./wire.js";
 
 /**
  * Called once per top-level field: its tag, and where in `buf` its value starts (after the tag),
- * its body starts (after the length, for a length-delimited field) and it ends.
+ * its body starts (after the length, for a length-delimited field) and it ends; `base` is the
+ * offset of buf[0] in the whole profile (for malformedSample).
  */
 export type FieldVisitor = (
   buf: Uint8Array,
@@ -15,15 +19,22 @@ export type FieldVisitor = (
   valueStart: number,
   bodyStart: number,
   end: number,
+  base: number,
 ) => void;
 
-/** Calls `visit` for every top-level field of the raw profile in `chunks`, in order. */
+/**
+ * Calls `visit` for every top-level field of the raw profile in `chunks`, in order. Samples are
+ * not checked here: the visitor reads them with SampleReader, which checks them as it goes, and
+ * throws malformedSample for one it finds malformed; a sample a pass leaves unread is checked by
+ * the pass that reads it.
+ */
 export async function forEachField(chunks: AsyncIterable<Uint8Array>, visit: FieldVisitor): Promise<void> {
   let pending: Uint8Array = new Uint8Array(0);
   /** Offset in the whole profile of pending[0], for the messages. */
   let base = 0;
   let total = 0;
-  for await (const chunk of chunks) {
+  for await (const piece of chunks) {
+    const chunk = plain(piece);
     total += chunk.length;
     let buf = chunk;
     if (pending.length > 0) {
@@ -31,7 +42,7 @@ export async function forEachField(chunks: AsyncIterable<Uint8Array>, visit: Fie
       // own bytes are copied (the whole piece when it runs on past this one too).
       const need = fieldLength(pending, chunk, base);
       const taken = need < 0 ? chunk.length : Math.min(need - pending.length, chunk.length);
-      const head = Buffer.concat([pending, chunk.subarray(0, taken)]);
+      const head = concat(pending, chunk.subarray(0, taken));
       const used = splitFields(head, base, visit);
       base += used;
       pending = head.subarray(used);
@@ -40,7 +51,7 @@ export async function forEachField(chunks: AsyncIterable<Uint8Array>, visit: Fie
     }
     const used = splitFields(buf, base, visit);
     base += used;
-    pending = buf.subarray(used);
+    pending = new Uint8Array(buf.subarray(used));
   }
   if (total === 0) throw new ProfileFormatError("empty file, not a pprof profile");
   if (pending.length > 0) {
@@ -51,12 +62,29 @@ export async function forEachField(chunks: AsyncIterable<Uint8Array>, visit: Fie
 }
 
 /**
+ * The bytes as a plain Uint8Array (a view, not a copy): the visitors' code, optimized for one kind
+ * of array, would be thrown away and made again for a Buffer (V8's "wrong map" deopts).
+ */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
+}
+
+/**
  * The length of the field that starts `pending` and goes on into `next`, header included, or -1
  * when the header itself is cut beyond what the two hold.
  */
 function fieldLength(pending: Uint8Array, next: Uint8Array, base: number): number {
   // Two varints of at most ten bytes each: the header is within the first 20 bytes.
-  const head = pending.length >= 20 ? pending : Buffer.concat([pending, next.subarray(0, 20)]);
+  const head = pending.length >= 20 ? pending : concat(pending, next.subarray(0, 20));
   const tag = varintAt(head, 0, base);
   if (tag < 0) return -1;
   const headerEnd = varintEnd;
@@ -84,23 +112,39 @@ function splitFields(buf: Uint8Array, base: number, visit: FieldVisitor): number
     if (wire === WIRE_VARINT) {
       if (varintAt(buf, pos, base) < 0) return fieldStart;
       pos = varintEnd;
-      visit(buf, tag, valueStart, pos, pos);
+      visit(buf, tag, valueStart, pos, pos, base);
     } else if (wire === WIRE_LEN) {
       const len = varintAt(buf, pos, base);
       if (len < 0 || varintEnd + len > buf.length) return fieldStart;
       const bodyStart = varintEnd;
       pos = bodyStart + len;
-      try {
-        checkTopLevelField(buf, bodyStart, pos, field, base);
-      } catch (err) {
-        throw notAProfile((err as Error).message);
-      }
-      visit(buf, tag, valueStart, bodyStart, pos);
+      if (tag !== SAMPLE_TAG) checkField(buf, bodyStart, pos, field, base);
+      visit(buf, tag, valueStart, bodyStart, pos, base);
     } else {
       throw notAProfile(`profile: unsupported protobuf wire type ${wire} at byte ${base + fieldStart}`);
     }
   }
   return pos;
+}
+
+function checkField(buf: Uint8Array, start: number, end: number, field: number, base: number): void {
+  try {
+    checkTopLevelField(buf, start, end, field, base);
+  } catch (err) {
+    throw notAProfile((err as Error).message);
+  }
+}
+
+/** The error for the sample in [start, end) of `buf` that SampleReader found MALFORMED. */
+export function malformedSample(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  base: number,
+): ProfileFormatError {
+  checkField(buf, start, end, SAMPLE_TAG >>> 3, base);
+  // Not reached while SampleReader and wire.ts agree on what is malformed.
+  return notAProfile(`profile: the sample at byte ${base + start} is malformed`);
 }
 
 function notAProfile(message: string): ProfileFormatError {

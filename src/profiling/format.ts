@@ -1,6 +1,6 @@
 // Renders a top table as `go tool pprof -top -unit=B` prints it (internal/report printText),
 // or as the JSON the CLI promises.
-import { percentage, scaledLabel } from "./measure.js";
+import { percentage, scaledLabeler } from "./measure.js";
 import type { ProfileInfo } from "./model.js";
 import type { TopTable } from "./top.js";
 
@@ -9,7 +9,7 @@ import type { TopTable } from "./top.js";
  * "Time:", which is always UTC here (pprof uses the local zone).
  */
 export function formatTopText(table: TopTable, info: ProfileInfo, outputUnit = "B"): string {
-  const value = (v: number): string => scaledLabel(v, table.unit, outputUnit);
+  const value = scaledLabeler(table.unit, outputUnit);
   const lines = profileLabels(table, info);
   lines.push(
     `Showing nodes accounting for ${value(table.shown)}, ${percentage(table.shown, table.total).trim()} of ${value(table.total)} total`,

@@ -91,6 +91,10 @@ export class GraphWalk implements GraphWeights {
 
   /** One sample: its stack is locations[stack[first]] .. [stack[end - 1]], leaf first; its weights values[at ..]. */
   add(stack: Int32Array, first: number, end: number, values: Float64Array, at: number): void {
+    if (this.width === 1 && this.kept === null) {
+      this.addOne(stack, first, end, values[at] ?? 0);
+      return;
+    }
     const width = this.width;
     const w = values[at] ?? 0;
     let zero = w === 0;
@@ -116,26 +120,8 @@ export class GraphWalk implements GraphWeights {
           for (let t = 0; t < width; t++)
             cum[n * width + t] = (cum[n * width + t] ?? 0) + (values[at + t] ?? 0);
         }
-        if (
-          withEdges !== false &&
-          parent !== -1 &&
-          n !== parent &&
-          (edgeInto === null || edgeInto[n] === 1)
-        ) {
-          const key = parent * EDGE_KEY_BASE + n;
-          let e = this.edgeMap.get(key);
-          if (e === undefined) {
-            e = { caller: parent, callee: n, weight: 0, inline: true, stamp: 0 };
-            this.edgeMap.set(key, e);
-            this.edges.push(e);
-          }
-          if (e.stamp !== epoch) {
-            e.stamp = epoch;
-            e.weight += w;
-            // A frame other than its location's last line was inlined into the one above it.
-            if (ni === callerLine) e.inline = false;
-          }
-        }
+        if (withEdges !== false && parent !== -1 && n !== parent && (edgeInto === null || edgeInto[n] === 1))
+          this.countEdge(parent, n, epoch, w, ni === callerLine);
         parent = n;
         residual = false;
       }
@@ -143,6 +129,51 @@ export class GraphWalk implements GraphWeights {
     if (parent !== -1 && !residual) {
       for (let t = 0; t < width; t++)
         flat[parent * width + t] = (flat[parent * width + t] ?? 0) + (values[at + t] ?? 0);
+    }
+  }
+
+  /**
+   * add for one sample type with every frame kept (the one-pass top's case, for millions of
+   * stack entries): the same walk without the loops over types and the checks of kept.
+   */
+  private addOne(stack: Int32Array, first: number, end: number, w: number): void {
+    if (w === 0) return;
+    const { withEdges, edgeInto, seen, cum } = this;
+    const epoch = ++this.epoch;
+    let parent = -1;
+    const { frames: locFrames, start: locStart } = this.locations;
+    for (let i = end - 1; i >= first; i--) {
+      const loc = stack[i] ?? 0;
+      const callerLine = (locStart[loc + 1] ?? 0) - 1;
+      const leafLine = locStart[loc] ?? 0;
+      for (let ni = callerLine; ni >= leafLine; ni--) {
+        const n = locFrames[ni] ?? 0;
+        if (seen[n] !== epoch) {
+          seen[n] = epoch;
+          cum[n] = (cum[n] ?? 0) + w;
+        }
+        if (withEdges !== false && parent !== -1 && n !== parent && (edgeInto === null || edgeInto[n] === 1))
+          this.countEdge(parent, n, epoch, w, ni === callerLine);
+        parent = n;
+      }
+    }
+    if (parent !== -1) this.flat[parent] = (this.flat[parent] ?? 0) + w;
+  }
+
+  /** The edge caller -> callee of sample `epoch`, once per sample; `outermost`: the callee is its location's last line, not inlined. */
+  private countEdge(caller: number, callee: number, epoch: number, w: number, outermost: boolean): void {
+    const key = caller * EDGE_KEY_BASE + callee;
+    let e = this.edgeMap.get(key);
+    if (e === undefined) {
+      e = { caller, callee, weight: 0, inline: true, stamp: 0 };
+      this.edgeMap.set(key, e);
+      this.edges.push(e);
+    }
+    if (e.stamp !== epoch) {
+      e.stamp = epoch;
+      e.weight += w;
+      // A frame other than its location's last line was inlined into the one above it.
+      if (outermost) e.inline = false;
     }
   }
 }
@@ -163,12 +194,13 @@ export class LocationFrames {
     return table;
   }
 
-  push(frames: ArrayLike<number>): void {
+  /** Adds a location whose frames are the first `length` of `frames`. */
+  push(frames: ArrayLike<number>, length = frames.length): void {
     const at = this.start[this.count] ?? 0;
     if (this.count + 2 > this.start.length) this.start = grown(this.start, this.count + 2);
-    if (at + frames.length > this.frames.length) this.frames = grown(this.frames, at + frames.length);
-    for (let i = 0; i < frames.length; i++) this.frames[at + i] = frames[i] ?? 0;
-    this.start[++this.count] = at + frames.length;
+    if (at + length > this.frames.length) this.frames = grown(this.frames, at + length);
+    for (let i = 0; i < length; i++) this.frames[at + i] = frames[i] ?? 0;
+    this.start[++this.count] = at + length;
   }
 }
 

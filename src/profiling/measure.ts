@@ -59,26 +59,38 @@ function sniffUnit(type: UnitType, unit: string): Unit | undefined {
   return type.units.find((x) => x.aliases.includes(u));
 }
 
-/** measurement.Scale for a fixed output unit (pprof -unit=B and friends; not "auto"). */
-function scale(value: number, fromUnit: string, toUnit: string): [number, string] {
-  if (value < 0) {
-    const [v, u] = scale(-value, fromUnit, toUnit);
-    return [-v, u];
-  }
+/**
+ * measurement.Scale for a fixed output unit (pprof -unit=B and friends; not "auto"), as what it
+ * multiplies and divides by and the unit it names: the same for every value of a table.
+ */
+function conversion(fromUnit: string, toUnit: string): { times: number; per: number; unit: string } {
   for (const type of UNIT_TYPES) {
     const from = sniffUnit(type, fromUnit);
     if (!from) continue;
     const to = sniffUnit(type, toUnit) ?? type.defaultUnit;
-    return [(value * from.factor) / to.factor, to.name];
+    return { times: from.factor, per: to.factor, unit: to.name };
   }
-  return ["count", "sample", "unit", "minimum", "auto"].includes(toUnit) ? [value, ""] : [value, toUnit];
+  const unit = ["count", "sample", "unit", "minimum", "auto"].includes(toUnit) ? "" : toUnit;
+  return { times: 1, per: 1, unit };
+}
+
+/**
+ * scaledLabel for every value of one unit: the units are looked up once, not for each of the
+ * thousands of values a large table prints.
+ */
+export function scaledLabeler(fromUnit: string, toUnit = "B"): (value: number) => string {
+  const { times, per, unit } = conversion(fromUnit, toUnit);
+  return (value) => {
+    // Scale's sign handling: the magnitude is scaled, the sign put back.
+    const v = value < 0 ? -((-value * times) / per) : (value * times) / per;
+    const s = v.toFixed(2).replace(/\.00$/, "");
+    return s === "0" || s === "-0" ? "0" : s + unit;
+  };
 }
 
 /** measurement.ScaledLabel: "%.2f" without a ".00" tail, plus the unit; zero is a bare "0". */
 export function scaledLabel(value: number, fromUnit: string, toUnit = "B"): string {
-  const [v, u] = scale(value, fromUnit, toUnit);
-  const s = v.toFixed(2).replace(/\.00$/, "");
-  return s === "0" || s === "-0" ? "0" : s + u;
+  return scaledLabeler(fromUnit, toUnit)(value);
 }
 
 /** measurement.Percentage: the magnitude of value/total, two decimals from 1 % up, two significant digits below. */

@@ -11,13 +11,14 @@
 // read again with every table known; and again when inline marks need the walk of the functions
 // kept (top.ts inlineWalk), which is known only after the first.
 import { rawChunks, type ProfileSource } from "./chunks.js";
-import { forEachField } from "./fields.js";
+import { forEachField, malformedSample } from "./fields.js";
 import { GraphWalk, LocationFrames, type Edge } from "./graph.js";
+import { IdIndex } from "./ids.js";
 import type { ProfileInfo } from "./model.js";
 import { ProtoReader } from "./proto.js";
-import { SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
+import { MALFORMED, SAMPLE_TAG, SampleReader, undefinedLocation, valueCount } from "./sample.js";
 import { resolveSampleIndex } from "./sample-type.js";
-import { ProfileTables, type RawLocation, type ResolvedTables } from "./tables.js";
+import { ProfileTables, type RawLocations, type ResolvedTables } from "./tables.js";
 import { inlineWalk, topRows, trimNodes, type TopOptions, type TopTable } from "./top.js";
 
 export interface StreamTopOptions extends Omit<TopOptions, "sampleIndex"> {
@@ -38,14 +39,14 @@ export async function streamTopTable(
   const frames = t.frameNames.length;
   let weights = first.weights(t, index);
   if (weights === undefined) {
-    const walk = new GraphWalk(LocationFrames.of(t.locations), frames);
+    const walk = new GraphWalk(t.locationFrames, frames);
     weights = { flat: walk.flat, cum: walk.cum, total: await walkSamples(source, t, index, walk) };
   }
   const trimmed = trimNodes(t.frameNames, weights.flat, weights.cum, options);
-  const inline = inlineWalk(t.locations, frames, trimmed.nodes);
+  const inline = inlineWalk(t.locationFrames, frames, trimmed.nodes);
   let edges = inline ? first.keptEdges(inline.kept, inline.inlinable) : [];
   if (inline && edges === undefined) {
-    const walk = new GraphWalk(LocationFrames.of(t.locations), frames, 1, inline.kept, inline.inlinable);
+    const walk = new GraphWalk(t.locationFrames, frames, 1, inline.kept, inline.inlinable);
     await walkSamples(source, t, index, walk);
     edges = walk.edges;
   }
@@ -69,19 +70,33 @@ interface Weights {
 
 /** Frame stand-ins until the strings arrive: one per function id, one per mapping for unnamed frames. */
 class FrameSlots {
-  readonly functions = new Map<number | bigint, number>();
+  /** Slot by function id: an IdIndex, as function ids are dense too. */
+  private readonly functionSlots = new IdIndex();
+  readonly functions: (number | bigint)[] = [];
   readonly mappings = new Map<number | bigint, number>();
   count = 0;
 
-  /** The slots of a location's frames, leaf-most first, as ProfileTables.resolve names them. */
-  of(loc: RawLocation): Int32Array {
-    const fns = loc.functions;
-    if (fns.length === 0) return Int32Array.of(this.slot(this.mappings, loc.mapping));
-    const slots = new Int32Array(fns.length);
-    fns.forEach((fn, i) => {
-      slots[i] = fn === 0 ? this.slot(this.mappings, loc.mapping) : this.slot(this.functions, fn);
-    });
-    return slots;
+  /** The slots of the last location `of` read: as many as it returned. */
+  slots = new Int32Array(16);
+
+  /**
+   * Puts the slots of a location's frames, leaf-most first as ProfileTables.resolve names them,
+   * into `slots` (one array for all: no object per location); returns how many.
+   */
+  of(locations: RawLocations, loc: number): number {
+    const first = locations.start[loc] ?? 0;
+    const n = (locations.start[loc + 1] ?? 0) - first;
+    const mapping = locations.mappings[loc] ?? 0;
+    if (n === 0) {
+      this.slots[0] = this.mappingSlot(mapping);
+      return 1;
+    }
+    if (n > this.slots.length) this.slots = new Int32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const fn = locations.functions[first + i] ?? 0;
+      this.slots[i] = fn === 0 ? this.mappingSlot(mapping) : this.functionSlot(fn);
+    }
+    return n;
   }
 
   /**
@@ -100,16 +115,28 @@ class FrameSlots {
       frameOf[slot] = frame;
       return true;
     };
-    for (const [id, slot] of this.functions) if (!named(slot, t.functionName(id))) return undefined;
+    for (const id of this.functions) {
+      if (!named(this.functionSlot(id), t.functionName(id))) return undefined;
+    }
     for (const [id, slot] of this.mappings) if (!named(slot, t.unnamedFrame(id))) return undefined;
     return frameOf;
   }
 
-  private slot(map: Map<number | bigint, number>, id: number | bigint): number {
-    let slot = map.get(id);
+  private functionSlot(id: number | bigint): number {
+    let slot = this.functionSlots.get(id);
     if (slot === undefined) {
       slot = this.count++;
-      map.set(id, slot);
+      this.functionSlots.set(id, slot);
+      this.functions.push(id);
+    }
+    return slot;
+  }
+
+  private mappingSlot(id: number | bigint): number {
+    let slot = this.mappings.get(id);
+    if (slot === undefined) {
+      slot = this.count++;
+      this.mappings.set(id, slot);
     }
     return slot;
   }
@@ -156,23 +183,25 @@ class FirstPass {
     valueStart: number,
     bodyStart: number,
     end: number,
+    base: number,
   ): void => {
     if (buf !== this.buf) {
       this.r.reset(buf);
       this.buf = buf;
     }
     if (tag === SAMPLE_TAG) {
-      if (this.folded) this.fold(bodyStart, end);
+      if (this.folded) this.fold(bodyStart, end, base);
       return;
     }
     this.r.pos = valueStart;
     this.tables.read(this.r, tag >>> 3, tag & 7);
     const locations = this.tables.locations;
-    if (locations.length > this.slotLocations.count) {
-      const slots = this.slots.of(locations[locations.length - 1] as RawLocation);
-      this.slotLocations.push(slots);
+    if (locations.count > this.slotLocations.count) {
+      const n = this.slots.of(locations, locations.count - 1);
+      const slots = this.slots.slots;
+      this.slotLocations.push(slots, n);
       this.walk?.reserve(this.slots.count);
-      for (let i = 0; i < slots.length - 1; i++) this.countEdgesInto(slots[i] ?? 0);
+      for (let i = 0; i < n - 1; i++) this.countEdgesInto(slots[i] ?? 0);
     }
   };
 
@@ -181,7 +210,7 @@ class FirstPass {
     else if (!this.walk.countEdgesInto(slot)) this.edgesComplete = false;
   }
 
-  private fold(start: number, end: number): void {
+  private fold(start: number, end: number, base: number): void {
     if (this.walk === undefined) {
       this.types = this.tables.sampleTypeCount;
       this.column = likelyColumn(this.sampleIndex, this.types);
@@ -197,6 +226,7 @@ class FirstPass {
     if (this.stack.length < end - start) this.stack = new Int32Array(2 * (end - start));
     const types = this.types;
     const n = this.reader.read(start, end, this.tables.locationIndex, this.stack, 0, this.values, 0, types);
+    if (n === MALFORMED) throw malformedSample(this.r.buf, start, end, base);
     if (n < 0 || this.reader.values !== types || types === 0) {
       this.folded = false;
       return;
@@ -276,7 +306,7 @@ async function walkSamples(
   let sample = 0;
   let total = 0;
   let current: Uint8Array | undefined;
-  await forEachField(rawChunks(source), (buf, tag, _valueStart, start, end) => {
+  await forEachField(rawChunks(source), (buf, tag, _valueStart, start, end, base) => {
     if (tag !== SAMPLE_TAG) return;
     if (buf !== current) {
       r.reset(buf);
@@ -284,6 +314,7 @@ async function walkSamples(
     }
     if (stack.length < end - start) stack = new Int32Array(2 * (end - start));
     const n = reader.read(start, end, t.locationIndex, stack, 0, values, 0, types);
+    if (n === MALFORMED) throw malformedSample(buf, start, end, base);
     if (n < 0) throw undefinedLocation(sample, reader.missing);
     if (reader.values !== types) throw valueCount(sample, reader.values, types);
     walk.add(stack, 0, n, values, index);

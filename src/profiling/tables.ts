@@ -3,15 +3,25 @@
 // into the model's frames once all have arrived (Go writes the strings and mappings last).
 // The decoder of the whole model (decode.ts) and the one-pass top (stream-top.ts) share it.
 import { ProfileFormatError } from "./errors.js";
+import { LocationFrames } from "./graph.js";
 import { IdIndex } from "./ids.js";
 import type { ProfileInfo, ValueType } from "./model.js";
 import { WIRE_LEN, WIRE_VARINT, type ProtoReader } from "./proto.js";
 
-export interface RawLocation {
-  readonly id: number | bigint;
-  readonly mapping: number | bigint;
-  /** Function id of each line, leaf-most first; 0 where a line names none. */
-  readonly functions: readonly (number | bigint)[];
+/**
+ * The locations as read, in columns: no object per location (a large profile has tens of
+ * thousands, which as objects outlived enough young-generation GCs to make V8 grow it to 16 MB).
+ */
+export class RawLocations {
+  readonly ids: (number | bigint)[] = [];
+  readonly mappings: (number | bigint)[] = [];
+  /** Function id of each line, leaf-most first, 0 where a line names none: location i's are functions[start[i] .. start[i + 1]). */
+  readonly functions: (number | bigint)[] = [];
+  readonly start: number[] = [0];
+
+  get count(): number {
+    return this.ids.length;
+  }
 }
 
 interface RawMapping {
@@ -26,8 +36,10 @@ export interface ResolvedTables {
   readonly defaultSampleType: number;
   /** Distinct frame names; a frame id is an index into this. */
   readonly frameNames: string[];
-  /** Frame ids of each location (in order of arrival), leaf-most first. */
+  /** Frame ids of each location (in order of arrival), leaf-most first: made when first read. */
   readonly locations: Int32Array[];
+  /** The same frames in one table. */
+  readonly locationFrames: LocationFrames;
   /** Location id to its index in `locations`. */
   readonly locationIndex: IdIndex;
   readonly info: ProfileInfo;
@@ -39,7 +51,7 @@ export interface ResolvedTables {
 
 export class ProfileTables {
   readonly strings: string[] = [];
-  readonly locations: RawLocation[] = [];
+  readonly locations = new RawLocations();
   /** Location id to index in `locations`, as locations arrive: the last of equal ids wins. */
   readonly locationIndex = new IdIndex();
   /** Some location id came twice: which one a sample between them meant depends on when it is read. */
@@ -108,7 +120,15 @@ export class ProfileTables {
   private function(r: ProtoReader, start: number, end: number): void {
     let id: number | bigint = 0;
     let name = 0;
-    varintFields(r, start, end, { 1: () => (id = r.id()), 2: () => (name = r.int64()) });
+    // A loop, not varintFields: no closures for each of a large profile's thousands.
+    r.pos = start;
+    while (r.pos < end) {
+      const tag = r.varint();
+      if (tag === ((1 << 3) | WIRE_VARINT)) id = r.id();
+      else if (tag === ((2 << 3) | WIRE_VARINT)) name = r.int64();
+      else r.skip(tag & 7);
+    }
+    r.pos = end;
     this.functionIds.push(id);
     this.functionNameRefs.push(name);
   }
@@ -116,24 +136,22 @@ export class ProfileTables {
   private location(r: ProtoReader, start: number, end: number): void {
     let id: number | bigint = 0;
     let mappingId: number | bigint = 0;
-    const functions: (number | bigint)[] = [];
-    r.fields(start, end, (field, wire) => {
-      if (field === 1 && wire === WIRE_VARINT) id = r.id();
-      else if (field === 2 && wire === WIRE_VARINT) mappingId = r.id();
-      else if (field === 4 && wire === WIRE_LEN) {
-        const stop = r.varint() + r.pos;
-        let fn: number | bigint = 0;
-        r.fields(r.pos, stop, (f, w) => {
-          if (f !== 1 || w !== WIRE_VARINT) return false;
-          fn = r.id();
-          return true;
-        });
-        functions.push(fn);
-      } else return false;
-      return true;
-    });
+    const locations = this.locations;
+    const functions = locations.functions;
+    // Loops, not r.fields with a closure each: a large profile has tens of thousands of these.
+    r.pos = start;
+    while (r.pos < end) {
+      const tag = r.varint();
+      if (tag === ((1 << 3) | WIRE_VARINT)) id = r.id();
+      else if (tag === ((2 << 3) | WIRE_VARINT)) mappingId = r.id();
+      else if (tag === ((4 << 3) | WIRE_LEN)) functions.push(lineFunction(r));
+      else r.skip(tag & 7);
+    }
+    r.pos = end;
     if (this.locationIndex.get(id) !== undefined) this.duplicateLocationIds = true;
-    this.locationIndex.set(id, this.locations.push({ id, mapping: mappingId, functions }) - 1);
+    locations.start.push(functions.length);
+    locations.mappings.push(mappingId);
+    this.locationIndex.set(id, locations.ids.push(id) - 1);
   }
 
   /** The tables resolved once every field has been read. Throws ProfileFormatError where they do not hold together. */
@@ -191,18 +209,48 @@ export class ProfileTables {
       }
       return id;
     };
-    const locations = this.locations.map((loc) => {
-      if (loc.id === 0) throw new ProfileFormatError("corrupt profile: a location has id 0");
-      if (loc.functions.length === 0) return Int32Array.of(frame(unnamed(loc.mapping)));
-      return Int32Array.from(loc.functions, (fnId) => {
-        if (fnId !== 0 && functionIndex.get(fnId) === undefined) {
-          throw new ProfileFormatError(
-            `corrupt profile: location ${loc.id} refers to function ${fnId}, which is not defined`,
-          );
+    // Each function's frame once, by its index: locations are many, their functions few.
+    const functionFrames = new Int32Array(names.length).fill(-1);
+    const { ids, mappings, functions, start } = this.locations;
+    const frames = new LocationFrames();
+    let lineFrames = new Int32Array(16);
+    for (let loc = 0; loc < ids.length; loc++) {
+      const id = ids[loc] ?? 0;
+      if (id === 0) throw new ProfileFormatError("corrupt profile: a location has id 0");
+      const mapping = mappings[loc] ?? 0;
+      const first = start[loc] ?? 0;
+      const end = start[loc + 1] ?? 0;
+      if (end - first > lineFrames.length) lineFrames = new Int32Array(2 * (end - first));
+      if (first === end) lineFrames[0] = frame(unnamed(mapping));
+      for (let line = first; line < end; line++) {
+        const fnId = functions[line] ?? 0;
+        const index = fnId === 0 ? undefined : functionIndex.get(fnId);
+        if (index === undefined) {
+          if (fnId !== 0) {
+            throw new ProfileFormatError(
+              `corrupt profile: location ${id} refers to function ${fnId}, which is not defined`,
+            );
+          }
+          lineFrames[line - first] = frame(unnamed(mapping));
+          continue;
         }
-        return frame(functionName(fnId) ?? unnamed(loc.mapping));
-      });
-    });
+        let f = functionFrames[index] ?? -1;
+        if (f < 0) {
+          const name = functionName(fnId);
+          f = frame(name ?? unnamed(mapping));
+          // A function without a name takes each location's mapping: not the same frame each time.
+          if (name !== undefined) functionFrames[index] = f;
+        }
+        lineFrames[line - first] = f;
+      }
+      frames.push(lineFrames, Math.max(end - first, 1));
+    }
+    // An array per location only when asked for (the model's): the one-pass top reads the table.
+    let locations: Int32Array[] | undefined;
+    const perLocation = (): Int32Array[] =>
+      (locations ??= Array.from({ length: frames.count }, (_, i) =>
+        frames.frames.slice(frames.start[i] ?? 0, frames.start[i + 1] ?? 0),
+      ));
 
     const defaultName = str(this.defaultSampleType, "default sample type");
     const named = defaultName === "" ? -1 : sampleTypes.findIndex((t) => t.type === defaultName);
@@ -211,7 +259,10 @@ export class ProfileTables {
       sampleTypes,
       defaultSampleType: named >= 0 ? named : sampleTypes.length - 1,
       frameNames,
-      locations,
+      get locations() {
+        return perLocation();
+      },
+      locationFrames: frames,
       locationIndex: this.locationIndex,
       info: {
         mainBinary: first ? str(first.file, "mapping") : "",
@@ -225,6 +276,19 @@ export class ProfileTables {
       unnamedFrame: unnamed,
     };
   }
+}
+
+/** The function id of the Line at r.pos (0 where it names none); leaves r after it. */
+function lineFunction(r: ProtoReader): number | bigint {
+  const stop = r.varint() + r.pos;
+  let fn: number | bigint = 0;
+  while (r.pos < stop) {
+    const tag = r.varint();
+    if (tag === ((1 << 3) | WIRE_VARINT)) fn = r.id();
+    else r.skip(tag & 7);
+  }
+  r.pos = stop;
+  return fn;
 }
 
 /** Reads the varint fields of a message in [start, end) that `read` has a reader for; skips the rest. */

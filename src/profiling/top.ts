@@ -1,7 +1,7 @@
 // The rows of `go tool pprof -top`: trimmed, sorted and limited exactly as pprof's
 // report.newTrimmedGraph does for text output.
 import { SampleTypeError } from "./errors.js";
-import { graphWeights, profileTotal, type Edge } from "./graph.js";
+import { graphWeights, LocationFrames, profileTotal, type Edge } from "./graph.js";
 import type { Profile, ValueType } from "./model.js";
 import { compareCodePoints } from "./strings.js";
 
@@ -53,7 +53,7 @@ export function topTable(profile: Profile, options: TopOptions = {}): TopTable {
   if (!sampleType) throw new SampleTypeError(`sample index ${index} is outside the profile's sample types`);
   const { flat, cum } = graphWeights(profile, index);
   const trimmed = trimNodes(profile.frameNames, flat, cum, options);
-  const walk = inlineWalk(profile.locations, profile.frameNames.length, trimmed.nodes);
+  const walk = inlineWalk(LocationFrames.of(profile.locations), profile.frameNames.length, trimmed.nodes);
   const { edges } = walk ? graphWeights(profile, index, walk.kept, walk.inlinable) : { edges: [] };
   return topRows(sampleType, profile.frameNames, flat, cum, trimmed, profileTotal(profile, index), edges);
 }
@@ -118,7 +118,7 @@ export function trimNodes(
  * counted, and without any such function, no walk at all (undefined).
  */
 export function inlineWalk(
-  locations: readonly Int32Array[],
+  locations: LocationFrames,
   frames: number,
   nodes: readonly number[],
 ): { kept: Uint8Array; inlinable: Uint8Array } | undefined {
@@ -126,9 +126,11 @@ export function inlineWalk(
   for (const n of nodes) kept[n] = 1;
   const inlinable = new Uint8Array(frames);
   let any = false;
-  for (const locFrames of locations) {
-    for (let i = 0; i < locFrames.length - 1; i++) {
-      const n = locFrames[i] ?? 0;
+  for (let loc = 0; loc < locations.count; loc++) {
+    // Every line but the location's last (its caller's) is inlined.
+    const last = (locations.start[loc + 1] ?? 0) - 1;
+    for (let i = locations.start[loc] ?? 0; i < last; i++) {
+      const n = locations.frames[i] ?? 0;
       if (kept[n] === 1) {
         inlinable[n] = 1;
         any = true;
