@@ -406,7 +406,8 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   await sampleInspections(names);
 
   // --- the figures
-  const kernel = kernelKills(await kernelLogs.stop());
+  const logs = await kernelLogs.stop();
+  const kernel = kernelKills(logs);
   const pods = await getJson<{ items: PodView[] }>(["-n", NS, "get", "pods"]);
   const mis = await getJson<{ items: MI[] }>(["-n", NS, "get", "memoryinspections"]);
   const events = await getJson<{
@@ -463,6 +464,14 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
     );
   }
   console.log(`\nkernel OOM kills: ${kills}; lost: ${lost}; doubled: ${doubled} (target 0 and 0)`);
+  // the kernel prints an OOM report's summary line (the one with the cgroup) at most 10 times in 5 s
+  for (const [node, log] of Object.entries(logs)) {
+    const suppressed = [...log.matchAll(/oom_kill_process: (\d+) callbacks suppressed/g)];
+    if (suppressed.length)
+      console.log(
+        `  ${node}: the kernel's rate limit left out ${suppressed.reduce((n, m) => n + Number(m[1]), 0)} OOM reports: its log undercounts`,
+      );
+  }
   // where the kernel's log and the kubelet disagree, the pods, to tell a missed log line from a miscount
   for (const p of pods.items.filter((p) => p.metadata.labels?.chaos)) {
     const cs = p.status.containerStatuses?.[0];
