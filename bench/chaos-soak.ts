@@ -32,6 +32,7 @@ import {
   agentPodOn,
   deleteMemlensPod,
   deploymentManifest,
+  eventually,
   lease,
   NODE_V1,
   NODE_V2,
@@ -225,24 +226,6 @@ async function freezeV2(): Promise<void> {
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
 
-/**
- * Runs a kubectl wait until it succeeds or the deadline passes: the last fault may have been
- * an apiserver restart, which refuses connections for a few seconds, and kubectl does not retry
- * a refused connection. What it last said when the deadline passed, else "".
- */
-async function untilRecovered(args: string[], deadline: number): Promise<string> {
-  for (;;) {
-    const left = Math.max(1, Math.round((deadline - Date.now()) / 1000));
-    try {
-      await kubectl([...args, `--timeout=${left}s`]);
-      return "";
-    } catch (err) {
-      if (Date.now() >= deadline) return `${args.join(" ")}: ${(err as Error).message.split("\n")[0]}`;
-      await sleep(2000);
-    }
-  }
-}
-
 // --- what memlens shows, sampled ------------------------------------------------------------
 
 /** per inspection: every distinct lastInspectionTime seen, as ms */
@@ -383,12 +366,24 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
   say("faults stopped; waiting for the cluster and memlens to settle");
   await Promise.all([...running, frozen]);
   const settled = Date.now();
+  const deadline = settled + 5 * 60_000;
   const recovered = await Promise.all(
     [
       ["wait", "--for=condition=Ready", "node", "--all"],
       ["-n", "memlens-system", "rollout", "status", "daemonset/memlens-agent"],
       ["-n", "memlens-system", "rollout", "status", "deployment/memlens-controller"],
-    ].map((args) => untilRecovered(args, settled + 5 * 60_000)),
+    ].map((args) =>
+      // the last fault may have been an apiserver restart, which refuses connections for a few
+      // seconds, and kubectl does not retry a refused connection: each wait is run again
+      eventually(args.join(" "), deadline - Date.now(), async () => {
+        const left = Math.max(1, Math.round((deadline - Date.now()) / 1000));
+        await kubectl([...args, `--timeout=${left}s`]);
+        return true;
+      }).then(
+        () => "",
+        (err: Error) => err.message.split("\n")[0] ?? "",
+      ),
+    ),
   );
   const notRecovered = recovered.filter(Boolean);
   say(
