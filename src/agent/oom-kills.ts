@@ -63,10 +63,9 @@ export class OomKillFeed {
   private readonly pods = new Map<string, { inContainers: number; inPod: number; told: number }>();
   /**
    * per pod UID, until the first pass is over: the first values read of cgroups older than the
-   * agent, the pod's own (v2: its containers' kills included) and its containers' summed
+   * agent, the pod's own (v2 only: it counts its containers' kills) and its containers' summed
    */
-  private firstValues: Map<string, { pod?: TrackedCgroup; inPod: number; inContainers: number }> | undefined =
-    new Map();
+  private firstValues: Map<string, { inPod?: number; inContainers: number }> | undefined = new Map();
 
   constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
@@ -109,7 +108,7 @@ export class OomKillFeed {
     const rise = this.rise(pod, kills);
     if (rise === undefined) {
       const first = this.firstValue(pod);
-      if (first) Object.assign(first, { pod, inPod: kills });
+      if (first) first.inPod = kills;
       return false;
     }
     const counts = this.podCounts(pod.cgroup.podUID);
@@ -141,8 +140,8 @@ export class OomKillFeed {
   firstPassDone(now = Date.now() / 1000): void {
     const firstValues = this.firstValues;
     this.firstValues = undefined;
-    for (const [podUID, { pod, inPod, inContainers }] of firstValues ?? []) {
-      if (!pod || inPod <= inContainers) continue;
+    for (const [podUID, { inPod, inContainers }] of firstValues ?? []) {
+      if (inPod === undefined || inPod <= inContainers) continue;
       this.announce({
         at: now,
         podUID,
@@ -159,7 +158,7 @@ export class OomKillFeed {
     if (!firstValues || entry.createdSinceStart) return undefined;
     const uid = entry.cgroup.podUID;
     let first = firstValues.get(uid);
-    if (!first) firstValues.set(uid, (first = { inPod: 0, inContainers: 0 }));
+    if (!first) firstValues.set(uid, (first = { inContainers: 0 }));
     return first;
   }
 
