@@ -19,10 +19,12 @@
  * said the node's agent was unreachable.
  *
  *   DURATION=10m node dist/bench/chaos-soak.js     (against a running `make cluster-up` cluster)
+ * FREEZE_S: how long the v2 node is frozen (75 s; 0: not frozen, as in `make test`); KEEP=1: the
+ * namespace is left as it ends, and the nodes' kernel logs are kept in /tmp.
  * A short one, without the freeze, is in `make test` (test/cluster/chaos.test.ts).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parseDuration } from "../src/api/duration.js";
@@ -281,9 +283,29 @@ interface PodView {
   status: {
     containerStatuses?: {
       restartCount: number;
-      state?: { terminated?: { reason?: string; exitCode?: number; finishedAt?: string } };
+      containerID?: string;
+      state?: {
+        terminated?: { reason?: string; exitCode?: number; finishedAt?: string };
+        waiting?: { reason?: string };
+      };
+      lastState?: { terminated?: { containerID?: string } };
     }[];
   };
+}
+
+/**
+ * The ends of the pod's container the kubelet knows of: its restarts, and the latest end while
+ * that is the current state or the kubelet backs off before the next start (restartCount rises
+ * only at that start).
+ */
+function kubeletTerminations(p: PodView): number {
+  const cs = p.status.containerStatuses?.[0];
+  if (!cs) return 0;
+  const backingOff =
+    cs.state?.waiting !== undefined &&
+    cs.containerID !== undefined &&
+    cs.lastState?.terminated?.containerID === cs.containerID;
+  return cs.restartCount + (cs.state?.terminated || backingOff ? 1 : 0);
 }
 
 /** One inspection's kills as each witness counts them. */
@@ -326,10 +348,7 @@ async function tallyKills(names: string[]) {
     const occurrences = events.items
       .filter((e) => e.reason === "OOMKilled" && podNames.has(e.related?.name ?? e.regarding.name))
       .reduce((n, e) => n + (e.series?.count ?? 1), 0);
-    const terminations = mine.reduce((n, p) => {
-      const cs = p.status.containerStatuses?.[0];
-      return n + (cs ? cs.restartCount + (cs.state?.terminated ? 1 : 0) : 0);
-    }, 0);
+    const terminations = mine.reduce((n, p) => n + kubeletTerminations(p), 0);
     return {
       inspection: name,
       kernel: k,
@@ -349,7 +368,42 @@ async function tallyKills(names: string[]) {
     logs,
     kernel,
     pods: pods.items,
+    inspections: mis.items,
   };
+}
+
+/**
+ * memlens' own logs, kept when a kill was lost or doubled: every memlens container's (and the
+ * one before it, after a restart) in /tmp, and the lines about the pods in question printed.
+ */
+async function keepMemlensLogs(disagreements: string[]): Promise<void> {
+  const dir = `/tmp/${MARK}-memlens-logs`;
+  mkdirSync(dir, { recursive: true });
+  // a pod's name is in the reconciler's lines, its UID in the kill reports'
+  const names = disagreements
+    .flatMap((d) => [d.split(" ")[0] ?? "", /uid (\S+),/.exec(d)?.[1] ?? ""])
+    .filter(Boolean);
+  const pods = await getJson<{ items: { metadata: { name: string } }[] }>([
+    "-n",
+    "memlens-system",
+    "get",
+    "pods",
+  ]);
+  for (const { name } of pods.items.map((p) => p.metadata))
+    for (const previous of [false, true]) {
+      const text = await kubectl([
+        "-n",
+        "memlens-system",
+        "logs",
+        name,
+        ...(previous ? ["--previous"] : []),
+      ]).catch(() => "");
+      if (!text) continue;
+      writeFileSync(`${dir}/${name}${previous ? ".previous" : ""}.log`, text);
+      for (const line of text.split("\n"))
+        if (names.some((n) => line.includes(n))) console.log(`  [${name}] ${line.slice(0, 400)}`);
+    }
+  say(`memlens' logs kept in ${dir}`);
 }
 
 // --- the run ---------------------------------------------------------------------------------
@@ -367,12 +421,16 @@ export interface SoakResult {
   doubled: number;
   /** per inspection, each witness's count */
   rows: KillRow[];
+  /** each pod whose kills the kernel's log, the kubelet and memlens count differently */
+  disagreements: string[];
+  /** when each fault began, what it was, and where */
+  timeline: string[];
   crashLoop: boolean;
   /** what had not recovered 5 min after the last fault */
   notRecovered: string[];
 }
 
-/** One soak in a namespace of its own, deleted at the end (unless KEEP is set). */
+/** One soak in a namespace of its own, deleted at the end (KEEP=1: kept, and the kernel logs in /tmp). */
 const kernelLogs = new KernelLogs();
 
 export async function soak(opts: SoakOptions): Promise<SoakResult> {
@@ -480,7 +538,13 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
     tally = await tallyKills(names);
   }
   await kernelLogs.kill();
-  const { rows, kills, lost, doubled, logs, kernel, pods } = tally;
+  const { rows, kills, lost, doubled, logs, kernel, pods, inspections } = tally;
+  if (process.env.KEEP)
+    for (const [node, log] of Object.entries(logs)) {
+      const file = `/tmp/${MARK}-${node}.log`;
+      writeFileSync(file, log);
+      say(`kept ${node}'s kernel log from the marker on in ${file}`);
+    }
   console.log(`\nfaults injected: ${faults.length}`);
   const byKind = new Map<string, Fault[]>();
   for (const f of faults) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
@@ -513,16 +577,27 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
         `  ${node}: the kernel's rate limit left out ${suppressed.reduce((n, m) => n + Number(m[1]), 0)} OOM reports: its log undercounts`,
       );
   }
-  // where the kernel's log and the kubelet disagree, the pods, to tell a missed log line from a miscount
-  for (const p of pods.filter((p) => p.metadata.labels?.chaos)) {
+  // each pod where the kernel's log, the kubelet and memlens do not all agree: to tell a missed
+  // log line from a miscount
+  const countedFor = (pod: string) =>
+    inspections
+      .flatMap((mi) => mi.status?.findings ?? [])
+      .filter((f) => f.rule === "OOMKilled" && f.pod === pod)
+      .reduce((n, f) => n + f.count, 0);
+  const disagreements: string[] = [];
+  for (const p of pods) {
     const cs = p.status.containerStatuses?.[0];
     const ended = cs?.state?.terminated;
     const inKernel = kernel.get(p.metadata.uid)?.size ?? 0;
-    if (inKernel !== (cs ? cs.restartCount + (ended ? 1 : 0) : 0))
-      console.log(
-        `  ${p.metadata.name} (uid ${p.metadata.uid}, ${p.spec.nodeName}): kernel log ${inKernel}, status ${ended ? `${ended.reason} ${ended.exitCode} at ${ended.finishedAt}` : "not terminated"}`,
+    const counted = countedFor(p.metadata.name);
+    if (inKernel !== kubeletTerminations(p) || inKernel !== counted)
+      disagreements.push(
+        `${p.metadata.name} (uid ${p.metadata.uid}, ${p.spec.nodeName}): kernel log ${inKernel}, kubelet ${kubeletTerminations(p)} (${ended ? `${ended.reason} ${ended.exitCode} at ${ended.finishedAt}` : (cs?.state?.waiting?.reason ?? "running")}), memlens ${counted}`,
       );
   }
+  for (const d of disagreements) console.log(`  ${d}`);
+  if (lost > 0 || doubled > 0)
+    await keepMemlensLogs(disagreements).catch((err: Error) => say(`memlens' logs not kept: ${err.message}`));
 
   const memlensPods = await getJson<{
     items: {
@@ -562,10 +637,26 @@ async function soakIn({ durationMs: DURATION_MS, freeze }: SoakOptions): Promise
           ? `\n  e.g. "${views.find((v) => v.ready?.includes(NODE_V2))?.ready ?? views[0].ready}"`
           : ""),
     );
-  return { faults: faults.length, kills, lost, doubled, rows, crashLoop, notRecovered };
+  const timeline = faults.map(
+    (f) => `${new Date(f.start).toISOString().slice(11, 19)} ${f.kind}${f.detail ? ` (${f.detail})` : ""}`,
+  );
+  return {
+    faults: faults.length,
+    kills,
+    lost,
+    doubled,
+    rows,
+    disagreements,
+    timeline,
+    crashLoop,
+    notRecovered,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const r = await soak({ durationMs: parseDuration(process.env.DURATION ?? "10m") ?? 600_000, freeze: true });
+  const r = await soak({
+    durationMs: parseDuration(process.env.DURATION ?? "10m") ?? 600_000,
+    freeze: FREEZE_S > 0,
+  });
   process.exit(r.lost === 0 && r.doubled === 0 && !r.crashLoop && r.notRecovered.length === 0 ? 0 : 1);
 }

@@ -150,6 +150,10 @@ export function countKills(
         ? { lastKillID: status.killID, terminations: status.terminations }
         : { ...h, terminations: status.terminations };
   }
+  // the same when status does not call it OOMKilled (the runtime missed it: Error, 137), by the
+  // current instance being the one that was killed: no restart since
+  if (h?.lastKillID === UNNAMED_INSTANCE && facts.containerID && h.terminations === facts.restartCount + 1)
+    h = { ...h, lastKillID: facts.containerID };
   const lastID = bareID(h?.lastKillID);
   const currentID = bareID(facts.containerID);
   const ofCurrent =

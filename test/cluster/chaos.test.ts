@@ -19,7 +19,10 @@ describe("chaos, short: overlapping faults on both nodes", function () {
       (k) =>
         `${k.inspection}: kernel ${k.kernel}, status ${k.counted}, Events ${k.occurrences}, kubelet ${k.terminations}`,
     );
-    expect({ lost: r.lost, doubled: r.doubled }, rows.join("; ")).to.deep.equal({ lost: 0, doubled: 0 });
+    expect(
+      { lost: r.lost, doubled: r.doubled },
+      [...rows, ...r.disagreements, `faults: ${r.timeline.join(", ")}`].join("; "),
+    ).to.deep.equal({ lost: 0, doubled: 0 });
     expect(r.crashLoop).to.equal(false);
   });
 });

@@ -245,6 +245,27 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
       const twice = replay(asError, "once", { kernel: toldTwice, ...opts });
       expect([twice.status.oomKills, twice.warnings], JSON.stringify(opts)).to.deep.equal([1, 1]);
     }
+    // the other order: the pod's counter told first, before the kubelet named the container
+    // (its cgroup not read yet), then the container's own counter, by its ID
+    const unnamed = once.findIndex((p) => {
+      const cs = p.status.containerStatuses?.[0];
+      return cs !== undefined && !cs.containerID;
+    });
+    expect(unnamed).to.be.within(0, ended - 1);
+    const podFirst = (i: number): KernelKill[] => [
+      ...(i >= unnamed
+        ? [{ containerID: UNNAMED_INSTANCE, at: (T0 + unnamed * 1000) / 1000, node: "memlens-node-v2" }]
+        : []),
+      ...(i >= ended + 2
+        ? [{ containerID: killedID, at: (T0 + (ended + 2) * 1000) / 1000, node: "memlens-node-v2" }]
+        : []),
+    ];
+    for (const opts of [{ repeatEach: 2 }, { restartAt: ended + 3 }]) {
+      const twice = replay(asError, "once", { kernel: podFirst, ...opts });
+      expect([twice.status.oomKills, twice.warnings], `pod first ${JSON.stringify(opts)}`).to.deep.equal([
+        1, 1,
+      ]);
+    }
   });
 
   it("recommends RaiseMemoryLimit with the VPA bump and a patch for the Deployment", () => {
