@@ -16,9 +16,11 @@ export interface KernelOomKill {
    * the pod's kills no container accounted for, so far) */
   kills: number;
   /**
-   * how the agent learnt of it; "agent start": a pod's counter, first read when the agent
-   * started, showed kills that none of its containers' cgroups still there did (containers
-   * killed while no agent watched, e.g. during the agent's own restart); `at` is then the start
+   * how the agent learnt of it; "agent start": the counters first read when the agent started
+   * showed kills no agent process may have told of (containers killed while none watched, e.g.
+   * during the agent's own restart): a pod's kills that none of its containers' cgroups still
+   * there account for (containerID ""), or a container that has ended with kills in its
+   * cgroup; `at` is then the start
    */
   source: "memory.events notification" | "sampling" | "agent start";
   /**
@@ -65,7 +67,16 @@ export class OomKillFeed {
    * per pod UID, until the first pass is over: the first values read of cgroups older than the
    * agent, the pod's own (v2 only: it counts its containers' kills) and its containers' summed
    */
-  private firstValues: Map<string, { inPod?: number; inContainers: number }> | undefined = new Map();
+  private firstValues:
+    | Map<
+        string,
+        {
+          inPod?: number;
+          inContainers: number;
+          killed: { path: string; containerID: string; kills: number }[];
+        }
+      >
+    | undefined = new Map();
 
   constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
@@ -87,11 +98,12 @@ export class OomKillFeed {
     // a pod cgroup's counter is hierarchical (v2): its containers' kills are announced by them
     if (kind !== "container" || !containerID) return;
     const rise = this.rise(entry, kills);
-    if (rise === undefined) {
+    if (rise === "first") {
       const first = this.firstValue(entry);
       if (first) first.inContainers += kills;
-      return;
+      if (first && kills > 0) first.killed.push({ path, containerID, kills });
     }
+    if (typeof rise !== "number") return;
     this.podCounts(podUID).inContainers += rise;
     void this.victim(path).then((process) =>
       this.announce({ at: now, podUID, containerID, kills, source, process }),
@@ -106,11 +118,11 @@ export class OomKillFeed {
    */
   observePod(pod: TrackedCgroup, kills: number, now = Date.now() / 1000): boolean {
     const rise = this.rise(pod, kills);
-    if (rise === undefined) {
+    if (rise === "first") {
       const first = this.firstValue(pod);
       if (first) first.inPod = kills;
-      return false;
     }
+    if (typeof rise !== "number") return false;
     const counts = this.podCounts(pod.cgroup.podUID);
     counts.inPod += rise;
     setTimeout(() => {
@@ -135,12 +147,22 @@ export class OomKillFeed {
    * agent watched (a previous agent process may have told of them, or no one: the runtime can
    * miss a fast death, and pod status then says Error, exit code 137). Announced for the pod,
    * containerID "": the controller counts such a kill only for a pod's first container instance
-   * with no kill counted yet, so one the previous agent told of is not counted twice.
+   * with no kill counted yet, so one the previous agent told of is not counted twice. Likewise
+   * a container that has ended with kills in its cgroup (still there: the runtime has not
+   * removed it yet, e.g. restarting itself; v1's only trace, as its pod cgroup counts none), by
+   * its ID: the controller counts it only while no kill of that instance is counted.
    */
   firstPassDone(now = Date.now() / 1000): void {
     const firstValues = this.firstValues;
     this.firstValues = undefined;
-    for (const [podUID, { inPod, inContainers }] of firstValues ?? []) {
+    for (const [podUID, { inPod, inContainers, killed }] of firstValues ?? []) {
+      // a container whose cgroup is still there, its processes gone, and kills counted: its
+      // main process was killed (one that still runs had a worker killed, in its history)
+      for (const { path, containerID, kills } of killed)
+        void this.victim(path).then((process) => {
+          if (process === "main")
+            this.announce({ at: now, podUID, containerID, kills, source: "agent start", process });
+        });
       if (inPod === undefined || inPod <= inContainers) continue;
       this.announce({
         at: now,
@@ -158,21 +180,22 @@ export class OomKillFeed {
     if (!firstValues || entry.createdSinceStart) return undefined;
     const uid = entry.cgroup.podUID;
     let first = firstValues.get(uid);
-    if (!first) firstValues.set(uid, (first = { inContainers: 0 }));
+    if (!first) firstValues.set(uid, (first = { inContainers: 0, killed: [] }));
     return first;
   }
 
   /**
-   * How far a cgroup's counter rose past the highest value seen; undefined when it did not, or
-   * when this is the first value of a cgroup older than the agent (it only sets the start).
+   * How far a cgroup's counter rose past the highest value seen; undefined when it did not;
+   * "first" for the first value of a cgroup older than the agent (it only sets the start; read
+   * again, by a notification and a pass, it is no longer the first).
    */
-  private rise(entry: TrackedCgroup, kills: number): number | undefined {
+  private rise(entry: TrackedCgroup, kills: number): number | "first" | undefined {
     const { path } = entry.cgroup;
     // a cgroup made since the agent started counted from 0 while watched: all of it is news
     const before = this.highest.get(path) ?? (entry.createdSinceStart ? 0 : undefined);
     if (before !== undefined && kills <= before) return undefined;
     this.highest.set(path, kills);
-    return before === undefined ? undefined : kills - before;
+    return before === undefined ? "first" : kills - before;
   }
 
   private podCounts(podUID: string) {

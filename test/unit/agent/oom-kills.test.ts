@@ -95,14 +95,17 @@ describe("OomKillFeed: at the agent's start, a pod's kills its containers' cgrou
     });
 
   it('are announced for the pod (containerID "", source "agent start") once the first pass is over', async () => {
-    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    // /g/c still runs (a worker of it was killed); /a2/c has ended
+    const feed = new OomKillFeed((path) => Promise.resolve(path === "/g/c" ? "child" : "main"));
     const seen: KernelOomKill[] = [];
     feed.subscribe((k) => seen.push(k));
     const [gone, accounted, quiet] = ["1", "2", "3"].map((n) => `${n}1111111-2222-4333-8444-555555555555`);
     // a pod whose killed container's cgroup is gone: 2 kills, 1 of them in a container still there
     feed.observePod(podOf(gone!, "/g"), 2, 50);
     feed.observe(containerOf(gone!, "/g/c"), 1, "memory.events notification", 50);
-    // every kill in a container still there: those are pod status' to tell, as before
+    // read again in the same pass: its kill is still one
+    feed.observe(containerOf(gone!, "/g/c"), 1, "sampling", 51);
+    // every kill in a container still there, which has ended: told by its ID
     feed.observe(containerOf(accounted!, "/a2/c"), 3, "sampling", 50);
     feed.observePod(podOf(accounted!, "/a2"), 3, 50);
     feed.observePod(podOf(quiet!, "/q"), 0, 50);
@@ -114,6 +117,7 @@ describe("OomKillFeed: at the agent's start, a pod's kills its containers' cgrou
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.map((k) => [k.podUID, k.containerID, k.kills, k.source, k.at, k.process])).to.deep.equal([
       [gone, "", 1, "agent start", 60, "main"],
+      [accounted, "d".repeat(64), 3, "agent start", 60, "main"],
     ]);
   });
 
@@ -191,10 +195,11 @@ describe("Sampler with an OOM-kill feed: containers made since the agent started
   it("tracks a new container cgroup as it is made, before any pass, and announces all its kills", async () => {
     const files = await buildTreeV2(root);
     const events = (kills: number) => `low 0\nhigh 0\nmax 9\noom 3\noom_kill ${kills}\noom_group_kill 0\n`;
-    // the container there before the agent: its one kill is older than the agent's watch
+    // the container there before the agent, still running: its one kill, older than the agent's
+    // watch, was a worker's (in its history)
     await writeFile(join(v2PodDir(root), `cri-containerd-${APP}.scope`, "memory.events"), events(1));
     const store = new HistoryStore({ periodS: 5, retentionS: 60 });
-    const feed = new OomKillFeed(() => Promise.resolve("main"));
+    const feed = new OomKillFeed((path) => Promise.resolve(path.includes(APP) ? "child" : "main"));
     const seen: KernelOomKill[] = [];
     feed.subscribe((k) => seen.push(k));
     const sampler = new Sampler({ cgroupRoot: root, store, log: pino({ level: "silent" }), oomKills: feed });
