@@ -8,6 +8,10 @@ source "$(dirname "$0")/env.sh"
 action=${1:-} name=${2:-}
 pidfile=$STATE/pids/$name
 [ -n "$name" ] && [ -f "$pidfile" ] || { echo "usage: $0 restart|pause NAME [SECONDS] (NAME: $(ls "$STATE/pids" 2>/dev/null | tr '\n' ' '))" >&2; exit 2; }
+# one fault at a time per component: two restarts at once would each start one, and one of them
+# would be left running with its PID in no file
+exec 9>"$STATE/$name.fault.lock"
+flock 9
 pid=$(cat "$pidfile")
 case $action in
 restart)
