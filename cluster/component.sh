@@ -17,7 +17,8 @@ case $action in
 restart)
   mapfile -d '' argv <"/proc/$pid/cmdline"
   stop_pid "$name" 30
-  setsid "${argv[@]}" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  # (not holding the lock: 9>&-)
+  setsid "${argv[@]}" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
   log "$name restarted (pid $!)"
   ;;
