@@ -21,6 +21,11 @@ export interface ContainerFacts {
    * cgroup gone before the agent read it), is this instance's
    */
   firstInstance: boolean;
+  /**
+   * the container's latest end, whatever its reason (the runtime can miss an OOM kill and say
+   * Error, exit code 137): the instance, when, and its terminations as OomKillObservation counts them
+   */
+  lastEnd?: { containerID: string; finishedAt?: string; exitCode?: number; terminations: number };
 }
 
 /** What pod status says about a container's most recent OOM kill, as the kubelet reports it. */
@@ -49,6 +54,8 @@ function backingOffAfter(cs: ContainerStatus, killedID: string | undefined): boo
 
 export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
   const spec = pod.spec.containers.find((c) => c.name === cs.name);
+  const current = cs.state?.terminated;
+  const end = current ?? cs.lastState?.terminated;
   return {
     pod: pod.metadata.name,
     podUID: pod.metadata.uid,
@@ -65,6 +72,16 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
       !pod.spec.initContainers &&
       cs.restartCount === 0 &&
       !cs.lastState?.terminated,
+    ...(end?.containerID
+      ? {
+          lastEnd: {
+            containerID: end.containerID,
+            finishedAt: end.finishedAt,
+            exitCode: end.exitCode,
+            terminations: cs.restartCount + (current || backingOffAfter(cs, end.containerID) ? 1 : 0),
+          },
+        }
+      : {}),
   };
 }
 
@@ -160,6 +177,22 @@ export function countKills(
     currentID !== undefined && currentID !== lastID
       ? kernel.find((k) => k.containerID === currentID)
       : undefined;
+  // a kill of the instance that ended last, exit code 137, that status does not call OOMKilled
+  // (the runtime missed it), told by its ID or, when its cgroup was gone before the agent read
+  // it, by the pod's counter at about the time it ended; the kubelet may have started the next
+  // instance already. Only an end after the last kill counted: an older one is counted or not a kill.
+  const end = facts.lastEnd;
+  const endedID = end?.exitCode === 137 ? bareID(end.containerID) : undefined;
+  const ofEnded =
+    !ofCurrent &&
+    end &&
+    endedID !== undefined &&
+    endedID !== lastID &&
+    end.terminations > (h?.terminations ?? 0)
+      ? kernel.find(
+          (k) => k.containerID === endedID || (k.containerID === UNNAMED_INSTANCE && endedAbout(end, k.at)),
+        )
+      : undefined;
   // nothing counted yet of a first instance: a kill in the pod that names no other instance is its
   const ofFirst =
     !ofCurrent && facts.firstInstance && lastID === undefined
@@ -167,17 +200,30 @@ export function countKills(
           .filter((k) => currentID === undefined || k.containerID === UNNAMED_INSTANCE)
           .sort((a, b) => a.at - b.at)[0] // the earliest: a later one is a restart status will count
       : undefined;
-  const kernelFirst = ofCurrent ?? ofFirst;
+  const kernelFirst = ofCurrent ?? ofFirst ?? ofEnded;
   if (kernelFirst) {
     fresh += 1;
     // the killed instance is the latest until the kubelet restarts it, as status will count it
-    h = { lastKillID: facts.containerID ?? kernelFirst.containerID, terminations: facts.restartCount + 1 };
+    h =
+      kernelFirst === ofEnded && end
+        ? { lastKillID: end.containerID, terminations: end.terminations }
+        : { lastKillID: facts.containerID ?? kernelFirst.containerID, terminations: facts.restartCount + 1 };
   }
   return {
     fresh,
     history: h ?? { lastKillID: "", terminations: 0 },
     ...(kernelFirst ? { kernelFirst } : {}),
   };
+}
+
+/**
+ * A pod's counter rose at `at` (epoch seconds, the agent's clock) for a container that had ended
+ * by then: the runtime saw this end at most a few seconds later (its exit handling), or up to two
+ * minutes earlier when the agent reading the counter had just started (its restart gap).
+ */
+function endedAbout(end: NonNullable<ContainerFacts["lastEnd"]>, at: number): boolean {
+  const ended = Date.parse(end.finishedAt ?? "") / 1000;
+  return ended <= at + 5 && ended >= at - 120;
 }
 
 /**

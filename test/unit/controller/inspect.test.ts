@@ -268,6 +268,50 @@ describe("inspect: OOM kills from real kubelet pod status", () => {
     }
   });
 
+  it("counts a crash-looping container's kills the runtime reported as Error (exit code 137) from the pod's counter, once each", () => {
+    // the chaos soak's OOM loop on the v2 node: containerd missed the OOM event, and the killed
+    // container's cgroup was gone before the agent read it (a report for the pod, no container ID)
+    const asError = updates.map((p) =>
+      !p.metadata.name.startsWith("hog")
+        ? p
+        : (JSON.parse(JSON.stringify(p).replaceAll('"reason":"OOMKilled"', '"reason":"Error"')) as Pod),
+    );
+    expect(replay(asError, "hog").status.oomKills ?? 0, "pod status alone").to.equal(0);
+    const kills = killsInRecording(updates, "hog");
+    const finishedAt = (id: string) =>
+      updates
+        .flatMap((p) => [p.status.containerStatuses?.[0]?.state, p.status.containerStatuses?.[0]?.lastState])
+        .find((s) => s?.terminated?.containerID === id)!.terminated!.finishedAt!;
+    // the controller holds the pod's latest report; the agent learnt of the kill as it happened
+    const podCounter = (i: number): KernelKill[] => {
+      const told = kills.filter((k) => k.shownAt <= i).at(-1);
+      return told
+        ? [
+            {
+              containerID: UNNAMED_INSTANCE,
+              at: Date.parse(finishedAt(told.id)) / 1000 + 0.3,
+              node: "memlens-node-v2",
+            },
+          ]
+        : [];
+    };
+    for (const opts of [{ repeatEach: 2 }, { restartAt: kills[1]!.shownAt + 1 }]) {
+      const { status, warnings } = replay(asError, "hog", { kernel: podCounter, ...opts });
+      expect([status.oomKills, warnings], JSON.stringify(opts)).to.deep.equal([4, 4]);
+    }
+    // the same by each container's ID, also once the kubelet has started the next instance
+    const byID = (i: number): KernelKill[] =>
+      kills
+        .filter((k) => k.shownAt <= i)
+        .map((k) => ({
+          containerID: bareID(k.id)!,
+          at: Date.parse(finishedAt(k.id)) / 1000,
+          node: "memlens-node-v2",
+        }));
+    const named = replay(asError, "hog", { kernel: byID, repeatEach: 2 });
+    expect([named.status.oomKills, named.warnings]).to.deep.equal([4, 4]);
+  });
+
   it("recommends RaiseMemoryLimit with the VPA bump and a patch for the Deployment", () => {
     const rec = replay(updates, "hog").status.recommendations?.[0];
     expect(rec?.type).to.equal("RaiseMemoryLimit");
