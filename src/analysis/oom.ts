@@ -21,6 +21,8 @@ export interface ContainerFacts {
    * cgroup gone before the agent read it), is this instance's
    */
   firstInstance: boolean;
+  /** the pod's only container: a kill the kernel counted in the pod, naming no container, is its */
+  soleContainer: boolean;
   /**
    * the container's latest end, whatever its reason (the runtime can miss an OOM kill and say
    * Error, exit code 137): the instance, when, and its terminations as OomKillObservation counts them
@@ -56,6 +58,7 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
   const spec = pod.spec.containers.find((c) => c.name === cs.name);
   const current = cs.state?.terminated;
   const end = current ?? cs.lastState?.terminated;
+  const soleContainer = pod.spec.containers.length === 1 && !pod.spec.initContainers;
   return {
     pod: pod.metadata.name,
     podUID: pod.metadata.uid,
@@ -67,11 +70,8 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
     limit: spec?.resources?.limits?.memory,
     request: spec?.resources?.requests?.memory,
     restartPolicy: pod.spec.restartPolicy,
-    firstInstance:
-      pod.spec.containers.length === 1 &&
-      !pod.spec.initContainers &&
-      cs.restartCount === 0 &&
-      !cs.lastState?.terminated,
+    soleContainer,
+    firstInstance: soleContainer && cs.restartCount === 0 && !cs.lastState?.terminated,
     ...(end?.containerID
       ? {
           lastEnd: {
@@ -190,7 +190,9 @@ export function countKills(
     endedID !== lastID &&
     end.terminations > (h?.terminations ?? 0)
       ? kernel.find(
-          (k) => k.containerID === endedID || (k.containerID === UNNAMED_INSTANCE && endedAbout(end, k.at)),
+          (k) =>
+            k.containerID === endedID ||
+            (k.containerID === UNNAMED_INSTANCE && facts.soleContainer && endedAbout(end, k.at)),
         )
       : undefined;
   // nothing counted yet of a first instance: a kill in the pod that names no other instance is its
