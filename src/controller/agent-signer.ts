@@ -77,7 +77,9 @@ export class AgentSigner {
         runningAgents(this.opts.pods, this.opts.namespace),
         this.serviceAccount,
       );
-      if (review.verdict === "wait") return this.recheck(csr, review.reason);
+      // awaited here, so that a refused conclusion is caught below: the recheck's timer calls
+      // handle without waiting, and a rejection left to it stopped the controller
+      if (review.verdict === "wait") return await this.recheck(csr, review.reason);
       if (review.verdict === "deny") {
         log.warn({ username: csr.spec.username, reason: review.reason }, "agent certificate request refused");
         await this.conclude(csr, csrCondition(csr, "Approved") ? "Failed" : "Denied", review.reason);
