@@ -54,10 +54,18 @@ function backingOffAfter(cs: ContainerStatus, killedID: string | undefined): boo
   return cs.state?.waiting !== undefined && killedID !== undefined && cs.containerID === killedID;
 }
 
+/**
+ * Terminations so far when `ended` is the container's latest end: its restarts, plus one while
+ * that instance is still the latest (current state, or backing off: restartCount rises only at
+ * the next start).
+ */
+function terminationsWith(cs: ContainerStatus, ended: { containerID?: string }): number {
+  return cs.restartCount + (cs.state?.terminated === ended || backingOffAfter(cs, ended.containerID) ? 1 : 0);
+}
+
 export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
   const spec = pod.spec.containers.find((c) => c.name === cs.name);
-  const current = cs.state?.terminated;
-  const end = current ?? cs.lastState?.terminated;
+  const end = cs.state?.terminated ?? cs.lastState?.terminated;
   const soleContainer = pod.spec.containers.length === 1 && !pod.spec.initContainers;
   return {
     pod: pod.metadata.name,
@@ -78,7 +86,7 @@ export function containerFacts(pod: Pod, cs: ContainerStatus): ContainerFacts {
             containerID: end.containerID,
             finishedAt: end.finishedAt,
             exitCode: end.exitCode,
-            terminations: cs.restartCount + (current || backingOffAfter(cs, end.containerID) ? 1 : 0),
+            terminations: terminationsWith(cs, end),
           },
         }
       : {}),
@@ -93,9 +101,7 @@ export function oomKillInContainer(pod: Pod, cs: ContainerStatus): OomKillObserv
   return {
     ...containerFacts(pod, cs),
     killID: term.containerID ?? `${pod.metadata.uid}/${cs.name}/${term.finishedAt ?? cs.restartCount}`,
-    // the killed instance is still the container's latest while it is the current state, or
-    // while the kubelet backs off before the next start (restartCount rises only then)
-    terminations: cs.restartCount + (current || backingOffAfter(cs, term.containerID) ? 1 : 0),
+    terminations: terminationsWith(cs, term),
     finishedAt: term.finishedAt,
     exitCode: term.exitCode,
   };
