@@ -39,6 +39,16 @@ export interface OomKillsHello {
   seq: number;
 }
 
+/** A pod's first counter values, read by the agent's first pass (OomKillFeed.firstValues). */
+interface FirstValues {
+  /** the pod's own counter (v2 only: it counts its containers' kills) */
+  inPod?: number;
+  /** its containers' counters, summed */
+  inContainers: number;
+  /** its containers whose counters showed kills */
+  killed: { path: string; containerID: string; kills: number }[];
+}
+
 /** Kills kept for a client that reconnects: far more than a node produces between two reconnects. */
 const KEPT = 1024;
 /**
@@ -67,16 +77,7 @@ export class OomKillFeed {
    * per pod UID, until the first pass is over: the first values read of cgroups older than the
    * agent, the pod's own (v2 only: it counts its containers' kills) and its containers' summed
    */
-  private firstValues:
-    | Map<
-        string,
-        {
-          inPod?: number;
-          inContainers: number;
-          killed: { path: string; containerID: string; kills: number }[];
-        }
-      >
-    | undefined = new Map();
+  private firstValues: Map<string, FirstValues> | undefined = new Map();
 
   constructor(private readonly victim: (cgroupPath: string) => Promise<KernelOomKill["process"]>) {}
 
